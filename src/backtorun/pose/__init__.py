@@ -1,0 +1,6 @@
+"""Pose stage: video (or keypoint files) → PoseSeries."""
+
+from backtorun.pose.estimate import estimate_pose
+from backtorun.pose.video import Frame, iter_frames, read_video_info
+
+__all__ = ["estimate_pose", "iter_frames", "read_video_info", "Frame"]
