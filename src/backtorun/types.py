@@ -339,3 +339,51 @@ def flags_from(items: Iterable[QualityFlag]) -> tuple[QualityFlag, ...]:
     for f in items:
         seen.setdefault(f.code, f)
     return tuple(seen.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Findings and recommendations (shared by intake/assessment/training, findings, plan and report)
+# ---------------------------------------------------------------------------------------------------------
+
+FindingDomain = Literal["gait", "test", "load", "red_flag", "intake"]
+Severity = Literal["info", "mild", "moderate", "marked", "referral"]
+FindingStatus = Literal["detected", "not_detected", "not_judged"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding for the clinician: worded as "differs from typical and may add load", never a diagnosis.
+
+    values: the measured values used (e.g. {"cadence_spm": 158.2}); threshold: the thresholds used
+    (e.g. {"cadence_spm": "< 164"}); sources: citation ids from domain.md §11 (e.g. ("2", "25"));
+    confidence: 0..1 from data quality, with ``confidence_note`` saying why it is reduced;
+    recommendations: recommendation codes (R1–R8) the plan turns into dosed actions.
+    """
+
+    code: str
+    title: str
+    text: str
+    domain: FindingDomain
+    severity: Severity = "mild"
+    status: FindingStatus = "detected"
+    side: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    threshold: Mapping[str, Any] = field(default_factory=dict)
+    evidence_grade: str = "D"
+    sources: tuple[str, ...] = ()
+    confidence: float = 1.0
+    confidence_note: str | None = None
+    plain_text: str | None = None
+    recommendations: tuple[str, ...] = ()
+    conflicting_evidence: str | None = None
+    experimental: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Finding":
+        d = dict(d)
+        d["sources"] = tuple(d.get("sources", ()))
+        d["recommendations"] = tuple(d.get("recommendations", ()))
+        return cls(**d)
