@@ -251,6 +251,9 @@ class GaitAnalysis:
     height_cm: float | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     software: Mapping[str, str] = field(default_factory=dict)
+    #: Gait-cycle-normalised curves for plots: {"knee_flexion_deg": {"L": {"mean": [101 floats], "sd": [...]}, ...}}
+    #: (0–100 % of the stride from initial contact), keys e.g. knee_flexion_deg, thigh_angle_deg, trunk_lean_deg.
+    curves: Mapping[str, Any] = field(default_factory=dict)
 
     def summary_values(self) -> dict[str, float]:
         return {k: v.mean for k, v in self.summary.items()}
@@ -274,6 +277,7 @@ class GaitAnalysis:
                 "quality": {"flags": [f.to_dict() for f in self.quality_flags]},
                 "settings": dict(self.settings),
                 "software": dict(self.software),
+                "curves": dict(self.curves),
             }
         )
 
@@ -303,6 +307,7 @@ class GaitAnalysis:
             height_cm=d.get("height_cm"),
             settings=d.get("settings", {}),
             software=d.get("software", {}),
+            curves=d.get("curves", {}),
         )
 
 
@@ -387,3 +392,42 @@ class Finding:
         d["sources"] = tuple(d.get("sources", ()))
         d["recommendations"] = tuple(d.get("recommendations", ()))
         return cls(**d)
+
+
+RedFlagLevel = Literal["none", "non_urgent", "urgent", "emergency"]
+
+
+@dataclass(frozen=True)
+class RedFlagHit:
+    """One red-flag rule that fired (domain.md §7.3)."""
+
+    code: str  # e.g. "RF-CES", "RF-FRACTURE", "RF-MALIGNANCY", "RF-INFECTION", "RF-NEURO"
+    level: RedFlagLevel
+    reason: str  # which answers triggered it, in words
+    action: str  # e.g. "same-day emergency department"
+    evidence_grade: str = "C"
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RedFlagScreen:
+    """Result of the red-flag screen: the highest level of any hit; any level but "none" stops the running plan."""
+
+    level: RedFlagLevel
+    hits: tuple[RedFlagHit, ...] = ()
+    yellow_flags: tuple[str, ...] = ()  # not referral; modify the plan (e.g. STarT Back high psychosocial subscale)
+
+    @property
+    def refer(self) -> bool:
+        return self.level != "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _clean(dataclasses.asdict(self))
+        d["refer"] = self.refer
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RedFlagScreen":
+        return cls(level=d["level"], hits=tuple(RedFlagHit(**{**h, "sources": tuple(h.get("sources", ()))})
+                                                for h in d.get("hits", ())),
+                   yellow_flags=tuple(d.get("yellow_flags", ())))
