@@ -95,9 +95,9 @@ SIDE_LANDMARKS: Final[dict[str, dict[str, int]]] = {
 
 #: Pairs whose left/right labels are swapped together when a left/right swap is repaired.
 LEFT_RIGHT_PAIRS: Final[tuple[tuple[int, int], ...]] = tuple(
-    (LANDMARK_INDEX[n], LANDMARK_INDEX[n.replace("left_", "right_")])
+    (LANDMARK_INDEX[n], LANDMARK_INDEX[n.replace("left", "right")])
     for n in BLAZEPOSE_LANDMARKS
-    if n.startswith("left_")
+    if n.startswith("left_") or n.endswith("_left")
 )
 
 #: Skeleton edges drawn on key frames and the annotated video.
