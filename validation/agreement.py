@@ -80,13 +80,10 @@ def match_events(estimate_s: Sequence[float], truth_s: Sequence[float], *, toler
     """
     est = np.sort(np.asarray(estimate_s, dtype=float))
     ref = np.sort(np.asarray(truth_s, dtype=float))
-    if span_s is not None:
-        lo, hi = span_s
-        ref = ref[(ref >= lo) & (ref <= hi)]
-        est = est[(est >= lo - tolerance_s) & (est <= hi + tolerance_s)]
+    lo, hi = span_s if span_s is not None else (-np.inf, np.inf)
     used = np.zeros(est.size, dtype=bool)
     pairs: list[tuple[float, float]] = []
-    for t in ref:
+    for t in ref:  # match against every reference event, then score only those inside the span
         if est.size == 0:
             break
         dist = np.abs(est - t)
@@ -94,9 +91,12 @@ def match_events(estimate_s: Sequence[float], truth_s: Sequence[float], *, toler
         j = int(np.argmin(dist))
         if dist[j] <= tolerance_s:
             used[j] = True
-            pairs.append((t, est[j]))
+            if lo <= t <= hi:
+                pairs.append((t, est[j]))
     arr = np.array(pairs, dtype=float).reshape(-1, 2)
+    ref_in = int(((ref >= lo) & (ref <= hi)).sum())
+    inside = (est >= lo) & (est <= hi)
     return EventMatch(
-        truth_s=arr[:, 0], estimate_s=arr[:, 1], n_truth=int(ref.size), n_estimate=int(est.size),
-        n_missed=int(ref.size - len(pairs)), n_extra=int(est.size - len(pairs)),
+        truth_s=arr[:, 0], estimate_s=arr[:, 1], n_truth=ref_in, n_estimate=int(inside.sum()),
+        n_missed=int(ref_in - len(pairs)), n_extra=int((inside & ~used).sum()),
     )

@@ -44,6 +44,8 @@ class AnalysisSettings(BaseSettings):
     min_mean_visibility: float = Field(0.6, ge=0, le=1, description="Mean leg-landmark visibility below this is flagged (D).")
     max_camera_yaw_deg: float = Field(20.0, ge=0, le=90, description="Estimated off-perpendicular angle above this is flagged (D).")
     treadmill_max_travel_body_heights: float = Field(0.6, gt=0, description="Hip travel across the frame above this (in body heights) means not on a treadmill (D).")
+    treadmill_suspect_travel_body_heights: float = Field(0.12, gt=0, description="Hip travel above this (body heights) suggests overground running with a moving camera (D; treadmill clips ≈ 0.03–0.05).")
+    max_background_motion_body_heights_per_s: float = Field(0.5, gt=0, description="Median background speed above this (body heights/s) means a panning camera (D).")
     # scale (§1.4)
     default_height_cm: float | None = Field(None, ge=100, le=230, description="Runner height used for pixel→metre scale when given.")
 

@@ -1,6 +1,7 @@
 """Pose stage: video (or keypoint files) → PoseSeries."""
 
+from backtorun.pose._keypoint_files import load_keypoints, save_keypoints_csv
 from backtorun.pose.estimate import estimate_pose
 from backtorun.pose.video import Frame, iter_frames, read_video_info
 
-__all__ = ["estimate_pose", "iter_frames", "read_video_info", "Frame"]
+__all__ = ["estimate_pose", "iter_frames", "read_video_info", "Frame", "load_keypoints", "save_keypoints_csv"]

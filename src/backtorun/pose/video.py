@@ -1,8 +1,19 @@
-"""Video decoding with PyAV: container metadata, true per-frame timestamps, rotation honoured."""
+"""Video decoding with PyAV: container metadata, true per-frame timestamps, rotation honoured, streamed.
+
+Frames are numbered 0, 1, 2, … in the order the decoder outputs them (presentation order); ``time_s`` is the
+frame's own presentation timestamp minus the first frame's, so variable-frame-rate phone video keeps its true
+timing. The display matrix of the container (portrait phone video) is applied to every decoded image, so
+landmark pixels are in the *displayed* orientation.
+
+Nothing here keeps decoded images: :func:`iter_frames` yields one frame at a time (optionally decoded ahead in
+a background thread into a small bounded queue), so memory does not grow with video length.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -18,111 +29,280 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Frame:
-    index: int  # 0-based, sequential decode order
-    time_s: float  # presentation time from the container
+    index: int  # 0-based, sequential decode (presentation) order
+    time_s: float  # presentation time from the container, relative to the first frame
     rgb: np.ndarray  # (H, W, 3) uint8, rotation applied
 
 
-def _rotation_of(stream: av.video.stream.VideoStream, first_frame: av.VideoFrame | None) -> int:
-    rot = 0
-    if first_frame is not None and getattr(first_frame, "rotation", None):
-        rot = int(first_frame.rotation)
-    else:
-        tag = stream.metadata.get("rotate")
-        if tag:
-            try:
-                rot = int(tag)
-            except ValueError:
-                rot = 0
-    return rot % 360
+@dataclass(frozen=True)
+class FrameIndex:
+    """Presentation timestamps of every frame (from a demux pass, no decoding) and the key-frame positions.
+
+    ``pts[i]`` is the timestamp (in ``time_base`` units) of frame ``i``; ``keyframes`` are frame indices where
+    decoding can start after a seek. Used to split a video into independently decodable segments.
+    """
+
+    pts: np.ndarray  # (n,) int64, sorted
+    keyframes: tuple[int, ...]
+    time_base: float
+    expected_frames: int = 0  # frame count the container header states (0: not stated)
+    demux_error: str | None = None  # why demuxing stopped early, if it did
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.pts.size)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rotation
+# ---------------------------------------------------------------------------------------------------------
+
+
+def display_rotation_deg(frame_rotation: int | float | None, rotate_tag: str | None = None) -> int:
+    """Counter-clockwise rotation (0/90/180/270) to apply to a decoded image to display it upright.
+
+    ``frame_rotation`` is PyAV's ``VideoFrame.rotation`` (the display matrix angle, counter-clockwise, in
+    [-180, 180]); ``rotate_tag`` is the legacy ``rotate`` stream tag, which counts *clockwise*. A portrait
+    iPhone clip has display-matrix angle −90 (tag "90"): the image is turned 90° clockwise, i.e. 270° CCW.
+    """
+    if frame_rotation:
+        return int(round(float(frame_rotation) / 90.0)) * 90 % 360
+    if rotate_tag:
+        try:
+            return (-int(round(float(rotate_tag) / 90.0)) * 90) % 360
+        except ValueError:
+            log.warning("ignoring unreadable rotate tag %r", rotate_tag)
+    return 0
+
+
+def rotate_image(img: np.ndarray, rotation_deg: int) -> np.ndarray:
+    """Rotate ``img`` counter-clockwise by ``rotation_deg`` (a multiple of 90)."""
+    k = (rotation_deg // 90) % 4
+    return img if k == 0 else np.ascontiguousarray(np.rot90(img, k))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Opening and metadata
+# ---------------------------------------------------------------------------------------------------------
 
 
 def _open(path: Path) -> av.container.InputContainer:
     if not path.exists():
         raise VideoUnreadable(f"{path}: file not found", hint="check the path")
     if path.is_dir():
-        raise VideoUnreadable(f"{path}: is a folder, not a video file")
+        raise VideoUnreadable(f"{path}: is a folder, not a video file", hint="give the path of the video file itself")
     if path.stat().st_size == 0:
-        raise VideoUnreadable(f"{path}: the file is empty", hint="copy the recording again from the camera or phone")
+        raise VideoUnreadable(f"{path.name}: the file is empty (0 bytes)",
+                              hint="copy the recording again from the camera or phone")
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise VideoUnreadable(
-            f"{path.name}: not a readable video ({exc.__class__.__name__})",
-            hint="export it again as MP4 (H.264) or MOV",
+            f"{path.name}: not a readable video, or a damaged or truncated one ({exc.__class__.__name__})",
+            hint="copy the recording again, or export it as MP4 (H.264) or MOV",
         ) from exc
     if not container.streams.video:
         container.close()
-        raise VideoUnreadable(f"{path.name}: contains no video stream", hint="choose the video file, not an audio or image file")
+        raise VideoUnreadable(f"{path.name}: contains no video stream",
+                              hint="choose the video file, not an audio or image file")
     return container
 
 
+def _decode_error(path: Path, exc: BaseException | None) -> VideoUnreadable:
+    detail = f" ({exc.__class__.__name__})" if exc is not None else ""
+    return VideoUnreadable(f"{path.name}: no frame could be decoded{detail}; the file is truncated or corrupt",
+                           hint="copy the recording again from the camera or phone, or record again")
+
+
 def read_video_info(path: str | Path) -> VideoInfo:
-    """Container facts: average frame rate, frame count (counted if the header lacks it), displayed size."""
+    """Container facts: average frame rate, frame count (counted by a demux pass if the header lacks it),
+    displayed size (after rotation) and the rotation applied."""
     path = Path(path)
     container = _open(path)
     try:
         stream = container.streams.video[0]
-        first = None
         try:
             first = next(container.decode(stream))
         except (StopIteration, av.error.FFmpegError) as exc:
-            raise VideoUnreadable(
-                f"{path.name}: no frame could be decoded (truncated or corrupt file)",
-                hint="copy the recording again; if it was cut short, record again",
-            ) from exc
-        rot = _rotation_of(stream, first)
-        w, h = stream.codec_context.width, stream.codec_context.height
+            raise _decode_error(path, exc if isinstance(exc, av.error.FFmpegError) else None) from exc
+        rot = display_rotation_deg(getattr(first, "rotation", 0), stream.metadata.get("rotate"))
+        w, h = stream.codec_context.width or first.width, stream.codec_context.height or first.height
         if rot in (90, 270):
             w, h = h, w
         fps = float(stream.average_rate) if stream.average_rate else float(stream.guessed_rate or 0)
         n = int(stream.frames or 0)
-        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (n / fps if fps else 0.0)
-        return VideoInfo(path=str(path), fps=fps, n_frames=n, width=int(w), height=int(h), rotation_deg=rot,
-                         duration_s=duration, codec=stream.codec_context.name)
+        codec = stream.codec_context.name
     finally:
         container.close()
+    if n <= 0:
+        n = build_frame_index(path).n_frames
+    duration = n / fps if fps else 0.0
+    return VideoInfo(path=str(path), fps=fps, n_frames=n, width=int(w), height=int(h), rotation_deg=rot,
+                     duration_s=duration, codec=codec)
 
 
-def _rotate(img: np.ndarray, rot: int) -> np.ndarray:
-    # rotation metadata gives the counter-clockwise angle needed for display
-    if rot == 90:
-        return np.ascontiguousarray(np.rot90(img, 1))
-    if rot == 180:
-        return np.ascontiguousarray(img[::-1, ::-1])
-    if rot == 270:
-        return np.ascontiguousarray(np.rot90(img, -1))
-    return img
-
-
-def iter_frames(path: str | Path, *, max_frames: int | None = None) -> Iterator[Frame]:
-    """Decode frames one by one (streamed: memory does not grow with video length)."""
+def build_frame_index(path: str | Path) -> FrameIndex:
+    """Demux (without decoding) to list every frame's timestamp and where key frames are."""
     path = Path(path)
+    container = _open(path)
+    pts: list[int] = []
+    key_pts: list[int] = []
+    error: str | None = None
+    expected = 0
+    try:
+        stream = container.streams.video[0]
+        tb = float(stream.time_base) if stream.time_base else 0.0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                pts.append(int(packet.pts))
+                if packet.is_keyframe:
+                    key_pts.append(int(packet.pts))
+        except av.error.FFmpegError as exc:
+            log.warning("%s: demuxing stopped after %d packets (%s)", path.name, len(pts), exc)
+            error = exc.__class__.__name__
+        expected = int(stream.frames or 0)
+    finally:
+        container.close()
+    arr = np.unique(np.asarray(pts, dtype=np.int64))
+    pos = {int(p): i for i, p in enumerate(arr)}
+    keyframes = tuple(sorted({pos[p] for p in key_pts if p in pos}))
+    return FrameIndex(pts=arr, keyframes=keyframes, time_base=tb, expected_frames=expected, demux_error=error)
+
+
+def check_complete(path: str | Path, index: FrameIndex) -> None:
+    """Raise VideoUnreadable when the file holds fewer frames than its header lists (a cut-short copy)."""
+    missing = index.expected_frames - index.n_frames
+    if index.n_frames == 0 or (index.expected_frames > 0 and missing > max(2, 0.01 * index.expected_frames)):
+        raise VideoUnreadable(
+            f"{Path(path).name}: the file is truncated: only {index.n_frames} of the {index.expected_frames} "
+            "frames its header lists are present",
+            hint="copy the recording again from the camera or phone (this copy was cut short)")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Decoding
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: FrameIndex | None) -> Iterator[Frame]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        tb = stream.time_base
+        tb = float(stream.time_base) if stream.time_base else None
         fps = float(stream.average_rate) if stream.average_rate else 30.0
         rot: int | None = None
-        index = 0
+        if start_frame > 0 and index is None:
+            index = build_frame_index(path)
+        seek_mode = index is not None and index.n_frames > 0
+        if seek_mode:
+            assert index is not None
+            lookup = {int(p): i for i, p in enumerate(index.pts)}
+            first_pts = int(index.pts[0])
+            key = max((k for k in index.keyframes if k <= start_frame), default=0)
+            if key > 0:
+                container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
+        n_out = 0
         t0: float | None = None
+        seq = 0
         try:
             for frame in container.decode(stream):
                 if rot is None:
-                    rot = _rotation_of(stream, frame)
-                pts = frame.pts
-                t = float(pts * tb) if pts is not None and tb is not None else index / fps
-                if t0 is None:
-                    t0 = t
-                yield Frame(index=index, time_s=t - t0, rgb=_rotate(frame.to_ndarray(format="rgb24"), rot))
-                index += 1
-                if max_frames is not None and index >= max_frames:
+                    rot = display_rotation_deg(getattr(frame, "rotation", 0), stream.metadata.get("rotate"))
+                if seek_mode:
+                    if frame.pts is None or int(frame.pts) not in lookup:
+                        continue
+                    i = lookup[int(frame.pts)]
+                    t = (int(frame.pts) - first_pts) * (tb or 0.0)
+                else:
+                    i = seq
+                    t_abs = float(frame.pts * tb) if frame.pts is not None and tb else seq / fps
+                    if t0 is None:
+                        t0 = t_abs
+                    t = t_abs - t0
+                seq += 1
+                if i < start_frame:
+                    continue
+                if stop_frame is not None and i >= stop_frame:
                     break
+                yield Frame(index=i, time_s=float(t), rgb=rotate_image(frame.to_ndarray(format="rgb24"), rot))
+                n_out += 1
         except av.error.FFmpegError as exc:
-            if index == 0:
-                raise VideoUnreadable(f"{path.name}: no frame could be decoded ({exc})",
-                                      hint="the file is corrupt or truncated; copy or record it again") from exc
-            log.warning("%s: decoding stopped after %d frames (%s); the file may be truncated", path.name, index, exc)
+            if n_out == 0 and start_frame == 0:
+                raise _decode_error(path, exc) from exc
+            log.warning("%s: decoding stopped after frame %d (%s); the file may be truncated",
+                        path.name, start_frame + n_out, exc.__class__.__name__)
+        if n_out == 0 and start_frame == 0:
+            raise _decode_error(path, None)
     finally:
         container.close()
+
+
+_END = object()
+
+
+def _prefetched(gen: Iterator[Frame], depth: int) -> Iterator[Frame]:
+    """Run ``gen`` in a background thread, ``depth`` frames ahead (PyAV releases the GIL while decoding)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in gen:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            _put_final(q, stop, _END)
+        except BaseException as exc:  # noqa: BLE001 - handed over to the consumer thread and re-raised there
+            _put_final(q, stop, exc)
+        finally:
+            gen.close()
+
+    thread = threading.Thread(target=work, name="backtorun-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _put_final(q: queue.Queue, stop: threading.Event, item: object) -> None:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def iter_frames(path: str | Path, *, max_frames: int | None = None, start_frame: int = 0,
+                stop_frame: int | None = None, prefetch: int = 0, index: FrameIndex | None = None
+                ) -> Iterator[Frame]:
+    """Decode frames one by one (streamed: memory does not grow with video length).
+
+    start_frame/stop_frame select ``[start, stop)`` by global frame index (a seek to the preceding key frame,
+    then exact by timestamp, so indices and times are the same as in a full sequential decode).
+    prefetch > 0 decodes that many frames ahead in a background thread.
+    Raises VideoUnreadable when the file cannot be opened or no frame can be decoded.
+    """
+    path = Path(path)
+    if max_frames is not None:
+        stop_frame = start_frame + max_frames if stop_frame is None else min(stop_frame, start_frame + max_frames)
+    gen = _decode(path, start_frame=start_frame, stop_frame=stop_frame, index=index)
+    if prefetch > 0:
+        return _prefetched(gen, prefetch)
+    return gen

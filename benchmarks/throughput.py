@@ -1,0 +1,216 @@
+"""Throughput and memory of the video analysis, all phases on the same clip, in one run.
+
+    .venv/bin/python benchmarks/throughput.py [--video PATH] [--long-minutes 10] [--skip-long]
+
+Each phase runs in its own subprocess so that its peak memory (ru_maxrss) is its own:
+
+* end_to_end   ``backtorun.services.analysis.analyze_video_file`` if it exists, else ``estimate_pose``
+               (the line says which), frames per second over the clip's frames.
+* plain_loop   a plain sequential loop: PyAV decode (default settings) → rgb24 → MediaPipe Pose
+               (model_complexity=1, video mode), one frame after the other. Inside it the time spent in
+               MediaPipe alone gives pose_s_per_frame.
+* decode_only  the pipeline's decoder (backtorun.pose.iter_frames: rgb24, rotation applied), no pose.
+* ceiling      2-core ceiling = 2 / (decode_s_per_frame + pose_s_per_frame).
+* long_video   the clip looped (compressed packets copied, no re-encode) to ``--long-minutes`` into a temp
+               folder, analysed by ``estimate_pose``; resident memory sampled every 0.5 s: peak, and at
+               each quarter of the run (flat = memory does not grow with length).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "video" / "treadmill" / "IMG_5396.mp4"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def _quiet_native_logs() -> None:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Phases (run in a child process)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def phase_end_to_end(video: Path, workers: int | None) -> dict:
+    try:
+        from backtorun.services import analysis as svc  # type: ignore[attr-defined]
+
+        fn = getattr(svc, "analyze_video_file")
+    except (ImportError, AttributeError):
+        fn = None
+    from backtorun.pose import estimate_pose, read_video_info
+
+    n = read_video_info(video).n_frames
+    with tempfile.TemporaryDirectory(prefix="btr-bench-") as tmp:
+        t0 = time.perf_counter()
+        if fn is not None:
+            params = inspect.signature(fn).parameters
+            kwargs = {}
+            for name in ("out_dir", "out"):
+                if name in params:
+                    kwargs[name] = Path(tmp)
+                    break
+            fn(video, **kwargs)
+            what = f"backtorun.services.analysis.analyze_video_file({', '.join(kwargs)})"
+        else:
+            estimate_pose(video, workers=workers)
+            what = "backtorun.pose.estimate_pose (services.analysis.analyze_video_file not available)"
+        wall = time.perf_counter() - t0
+    return {"what": what, "frames": n, "wall_s": wall, "fps": n / wall, "peak_rss_mb": _peak_rss_mb()}
+
+
+def phase_plain_loop(video: Path) -> dict:
+    import av
+    import mediapipe as mp
+
+    pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+    t_pose = 0.0
+    n = 0
+    t0 = time.perf_counter()
+    with av.open(str(video)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            rgb = frame.to_ndarray(format="rgb24")
+            a = time.perf_counter()
+            pose.process(rgb)
+            t_pose += time.perf_counter() - a
+            n += 1
+    wall = time.perf_counter() - t0
+    pose.close()
+    return {"frames": n, "wall_s": wall, "fps": n / wall, "pose_s_per_frame": t_pose / n,
+            "decode_in_loop_s_per_frame": (wall - t_pose) / n, "peak_rss_mb": _peak_rss_mb()}
+
+
+def phase_decode_only(video: Path) -> dict:
+    from backtorun.pose import iter_frames
+
+    n = 0
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    for _frame in iter_frames(video):
+        n += 1
+    wall = time.perf_counter() - t0
+    return {"frames": n, "wall_s": wall, "decode_s_per_frame": wall / n,
+            "decode_cpu_s_per_frame": (time.process_time() - c0) / n, "peak_rss_mb": _peak_rss_mb()}
+
+
+def phase_long_video(video: Path, minutes: float, workers: int | None) -> dict:
+    import psutil
+
+    from backtorun.pose import estimate_pose, read_video_info
+    from backtorun.pose.synth import loop_video
+
+    info = read_video_info(video)
+    repeats = max(1, int(round(minutes * 60.0 / max(info.duration_s, 1e-3))))
+    proc = psutil.Process()
+    samples: list[tuple[int, float]] = []
+    done = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.5):
+            samples.append((done[0], proc.memory_info().rss / 2**20))
+
+    with tempfile.TemporaryDirectory(prefix="btr-long-") as tmp:
+        long = loop_video(video, Path(tmp) / "long.mp4", repeats=repeats)
+        n_total = info.n_frames * repeats
+        rss_before = proc.memory_info().rss / 2**20
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        t0 = time.perf_counter()
+        series = estimate_pose(long, workers=workers, progress=lambda d, t: done.__setitem__(0, d))
+        wall = time.perf_counter() - t0
+        stop.set()
+        th.join()
+    quarters = []
+    for q in (0.25, 0.5, 0.75, 1.0):
+        at = [rss for d, rss in samples if d <= q * n_total]
+        quarters.append(round(max(at), 1) if at else None)
+    return {"repeats": repeats, "frames": series.n_frames, "video_minutes": series.duration_s / 60.0,
+            "wall_s": wall, "fps": series.n_frames / wall, "rss_before_mb": rss_before,
+            "rss_peak_by_quarter_mb": quarters, "peak_rss_mb": _peak_rss_mb()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _run_child(phase: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--video", str(args.video),
+           "--long-minutes", str(args.long_minutes)]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    if res.returncode != 0 or not lines:
+        raise SystemExit(f"phase {phase} failed (exit {res.returncode}):\n{res.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    ap.add_argument("--long-minutes", type=float, default=10.0)
+    ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument("--workers", type=int, default=None, help="estimate_pose workers (default: one per core)")
+    ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    _quiet_native_logs()
+    if args.phase:
+        fn = {"end_to_end": lambda: phase_end_to_end(args.video, args.workers),
+              "plain_loop": lambda: phase_plain_loop(args.video),
+              "decode_only": lambda: phase_decode_only(args.video),
+              "long_video": lambda: phase_long_video(args.video, args.long_minutes, args.workers)}[args.phase]
+        sys.stdout.write(json.dumps(fn()) + "\n")
+        return 0
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        cores = os.cpu_count() or 1
+    out = sys.stdout.write
+    out(f"clip: {args.video}  cores: {cores}  load average at start: {os.getloadavg()[0]:.2f}\n")
+    e2e = _run_child("end_to_end", args)
+    plain = _run_child("plain_loop", args)
+    dec = _run_child("decode_only", args)
+    ceiling = 2.0 / (dec["decode_s_per_frame"] + plain["pose_s_per_frame"])
+    out(f"end-to-end      {e2e['fps']:7.1f} frames/s  ({e2e['frames']} frames in {e2e['wall_s']:.2f} s; "
+        f"{e2e['what']})  peak RSS {e2e['peak_rss_mb']:.0f} MB\n")
+    out(f"plain loop      {plain['fps']:7.1f} frames/s  (sequential PyAV decode → MediaPipe)  "
+        f"peak RSS {plain['peak_rss_mb']:.0f} MB\n")
+    out(f"decode only     {1000 * dec['decode_s_per_frame']:7.2f} ms/frame wall "
+        f"({1000 * dec['decode_cpu_s_per_frame']:.2f} ms CPU)  peak RSS {dec['peak_rss_mb']:.0f} MB\n")
+    out(f"pose only       {1000 * plain['pose_s_per_frame']:7.2f} ms/frame (MediaPipe process() in the plain loop)\n")
+    out(f"2-core ceiling  {ceiling:7.1f} frames/s  = 2 / (decode + pose)\n")
+    out(f"ratios          end-to-end / plain = {e2e['fps'] / plain['fps']:.2f}  (target ≥ 1.40);  "
+        f"end-to-end / ceiling = {e2e['fps'] / ceiling:.2f}  (target ≥ 0.85)\n")
+    if not args.skip_long:
+        lv = _run_child("long_video", args)
+        out(f"long video      {lv['video_minutes']:.1f} min ({lv['frames']} frames, clip × {lv['repeats']}) "
+            f"in {lv['wall_s']:.0f} s = {lv['fps']:.1f} frames/s; RSS before {lv['rss_before_mb']:.0f} MB, "
+            f"peak by quarter {lv['rss_peak_by_quarter_mb']} MB, peak {lv['peak_rss_mb']:.0f} MB "
+            f"(limit 1536 MB)\n")
+    out(f"load average at end: {os.getloadavg()[0]:.2f}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

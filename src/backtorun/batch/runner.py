@@ -1,0 +1,194 @@
+"""Run a batch: one Dask task per video, finished videos skipped, failures recorded, a summary CSV at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from backtorun.batch.jobs import JobDefaults, VideoJob, load_jobs
+from backtorun.batch.outputs import (
+    ERROR_FILE, ERROR_SCHEMA, SUMMARY_FILE, batch_lock, finished_marker, new_work_dir, params_for, publish,
+    remove_leftovers,
+    write_json_atomic,
+)
+from backtorun.batch.summary import summary_row, write_summary_csv
+from backtorun.batch.worker import AnalyzeFn, analyze_job, error_record
+from backtorun.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: ``progress(done, total, row)`` after each video of this run (``row`` as in the summary CSV).
+ProgressFn = Callable[[int, int, Mapping[str, Any]], None]
+#: Seconds to wait for a remote scheduler to answer before giving up.
+SCHEDULER_CONNECT_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a batch run did: one summary row per video, where the summary is, how long it took."""
+
+    out_dir: Path
+    summary_csv: Path
+    rows: tuple[Mapping[str, Any], ...]
+    elapsed_s: float
+    n_workers: int
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r["status"] == status)
+
+    @property
+    def n_ok(self) -> int:
+        return self.count("ok")
+
+    @property
+    def n_skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def n_failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def failures(self) -> list[Mapping[str, Any]]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+def default_worker_count(n_videos: int) -> int:
+    """One single-threaded worker per CPU core, never more than there are videos."""
+    return max(1, min(n_videos, os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def dask_client(*, workers: int | None = None, scheduler: str | None = None, n_videos: int = 1) -> Iterator[Any]:
+    """A Dask client: on an existing scheduler (``scheduler``) or on a LocalCluster of single-threaded processes.
+
+    MediaPipe keeps per-process state and uses its own threads, so local workers are processes with one thread each.
+    """
+    from distributed import Client, LocalCluster
+
+    with _quiet_dask_logs():
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout=f"{SCHEDULER_CONNECT_TIMEOUT_S}s", set_as_default=False)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                                  hint="start it with `dask scheduler` and check the address (tcp://HOST:8786)"
+                                  ) from exc
+            with client:
+                yield client
+            return
+        n = workers or default_worker_count(n_videos)
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster, set_as_default=False) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Dask logs cluster start/stop at INFO; show those only when the application itself logs at INFO (-v)."""
+    dask_logger = logging.getLogger("distributed")
+    saved = dask_logger.level
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        dask_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        dask_logger.setLevel(saved)
+
+
+def _record_failure(out: Path, job: VideoJob, exc: BaseException, settings: Any) -> dict[str, Any]:
+    """A task that did not return (its worker died, the disk is full…): record it like any failed video."""
+    record = {"schema": ERROR_SCHEMA, "id": job.id, "video": str(job.video), "status": "failed",
+              "params": params_for(job, settings), **error_record(exc)}
+    try:
+        work = new_work_dir(out, job.id)
+        write_json_atomic(work / ERROR_FILE, record)
+        publish(work, out / job.id)
+    except OSError as write_exc:
+        log.error("%s: could not write %s: %s", job.id, ERROR_FILE, write_exc)
+    return record
+
+
+def run_batch(
+    input_path: str | Path,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    defaults: JobDefaults = JobDefaults(),
+    analyze: AnalyzeFn | None = None,
+    settings: Any = None,
+    annotate: bool = True,
+    progress: ProgressFn | None = None,
+    jobs: Sequence[VideoJob] | None = None,
+) -> BatchReport:
+    """Analyse every video of ``input_path`` (folder or CSV manifest) into ``out_dir`` on Dask.
+
+    Videos whose finished marker matches their input are skipped unless ``force``; a failing video is recorded
+    (summary + ``error.json``) and the others go on. ``analyze`` replaces the real per-video analysis (tests).
+    ``jobs`` may be given instead of reading ``input_path``. The summary CSV is written at the end, and also when
+    the run is interrupted (unfinished videos then have status ``pending``).
+    """
+    started = time.perf_counter()
+    job_list = list(jobs) if jobs is not None else load_jobs(input_path, defaults)
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, Mapping[str, Any]] = {}
+    pending: list[VideoJob] = []
+    n_workers = 0
+    with batch_lock(out):
+        remove_leftovers(out)
+        for job in job_list:
+            marker = finished_marker(out / job.id, job, settings=settings, force=force)
+            if marker is not None:
+                rows[job.id] = summary_row(job, marker, "skipped")
+            else:
+                rows[job.id] = summary_row(job, None, "pending")
+                pending.append(job)
+        log.info("%d video(s): %d to analyse, %d already finished", len(job_list), len(pending),
+                 len(job_list) - len(pending))
+        try:
+            if pending:
+                n_workers = _run_pending(pending, out, rows, workers=workers, scheduler=scheduler, analyze=analyze,
+                                         settings=settings, annotate=annotate, progress=progress)
+        finally:
+            ordered = tuple(rows[j.id] for j in job_list)
+            extra_columns = [k for j in job_list for k in j.extra]
+            summary = write_summary_csv(out / SUMMARY_FILE, ordered, extra_columns)
+    return BatchReport(out, summary, ordered, round(time.perf_counter() - started, 2), n_workers)
+
+
+def _run_pending(
+    pending: list[VideoJob], out: Path, rows: dict[str, Mapping[str, Any]], *, workers: int | None,
+    scheduler: str | None, analyze: AnalyzeFn | None, settings: Any, annotate: bool, progress: ProgressFn | None,
+) -> int:
+    from distributed import as_completed
+
+    with dask_client(workers=workers, scheduler=scheduler, n_videos=len(pending)) as client:
+        n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        if n_workers == 0:
+            log.warning("the Dask scheduler has no workers yet; videos wait until one connects")
+        run_tag = uuid.uuid4().hex[:8]
+        futures = {
+            client.submit(analyze_job, job, str(out), analyze=analyze, settings=settings, annotate=annotate,
+                          key=f"backtorun-analyze-{job.id}-{run_tag}", pure=False): job
+            for job in pending
+        }
+        for done, fut in enumerate(as_completed(futures, loop=client.loop), start=1):
+            job = futures[fut]
+            try:
+                record = fut.result()
+            except Exception as exc:  # noqa: BLE001 — a dead worker or a write error fails one video, not the batch
+                log.error("%s: task failed: %s", job.id, exc)
+                record = _record_failure(out, job, exc, settings)
+            rows[job.id] = summary_row(job, record, record.get("status", "failed"))
+            if progress is not None:
+                progress(done, len(pending), rows[job.id])
+    return n_workers

@@ -1,0 +1,129 @@
+"""The task that runs on a Dask worker: analyse one video into its own output folder, atomically.
+
+A video that fails (unreadable, no runner, too few strides, or an unexpected bug) is recorded in ``error.json``;
+the task itself returns normally so the batch goes on. Only infrastructure failures (a worker that dies, a full
+disk) surface as task errors, which the runner records the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import logging
+import os
+import resource
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from backtorun.batch.jobs import VideoJob
+from backtorun.batch.outputs import (
+    DONE_FILE, DONE_SCHEMA, ERROR_FILE, ERROR_SCHEMA, file_stat, new_work_dir, params_for, publish, sha256_of,
+    write_json_atomic,
+)
+from backtorun.errors import BacktorunError
+from backtorun.types import GaitAnalysis, json_safe
+
+log = logging.getLogger(__name__)
+
+#: ``analyze(video, out_dir, *, view, height_cm, speed_mps, settings, progress, annotate) -> GaitAnalysis``
+AnalyzeFn = Callable[..., GaitAnalysis]
+ANALYSIS_FILE = "analysis.json"
+
+
+def default_analyze() -> AnalyzeFn:
+    """The real per-video analysis (imported on the worker, where MediaPipe is loaded once per process)."""
+    from backtorun.services.analysis import analyze_video_file
+
+    return analyze_video_file
+
+
+def worker_identity() -> str:
+    """The Dask worker's name (or host:pid outside a worker)."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().name)
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux ``ru_maxrss`` is in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _software() -> dict[str, str]:
+    try:
+        version = importlib.metadata.version("backtorun")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"backtorun": version}
+
+
+def _record_of(analysis: GaitAnalysis) -> dict[str, Any]:
+    return {
+        "view": analysis.view,
+        "metrics": json_safe(analysis.summary_values()),
+        "quality_flags": [{"code": f.code, "severity": f.severity} for f in analysis.quality_flags],
+    }
+
+
+def error_record(exc: BaseException) -> dict[str, Any]:
+    """The error as stored in ``error.json`` and the summary: type, one-line message, hint; traceback for bugs."""
+    rec: dict[str, Any] = {"error_type": type(exc).__name__, "error": " ".join(str(exc).split()) or repr(exc)}
+    if not isinstance(exc, BacktorunError):
+        rec["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-8000:]
+    return rec
+
+
+def analyze_job(
+    job: VideoJob,
+    out_dir: str,
+    *,
+    analyze: AnalyzeFn | None = None,
+    settings: Any = None,
+    annotate: bool = True,
+) -> dict[str, Any]:
+    """Analyse ``job.video`` into ``out_dir/<job.id>`` and return its record (also saved as done/error JSON)."""
+    started = time.perf_counter()
+    out = Path(out_dir)
+    fn = analyze if analyze is not None else default_analyze()
+    stat = file_stat(job.video)
+    record: dict[str, Any] = {
+        "schema": DONE_SCHEMA,
+        "id": job.id,
+        "video": str(job.video),
+        "sha256": sha256_of(job.video),
+        **stat,
+        "params": params_for(job, settings),
+        "worker": worker_identity(),
+        "software": _software(),
+    }
+    work = new_work_dir(out, job.id)
+    try:
+        analysis = fn(job.video, work, view=job.view, height_cm=job.height_cm, speed_mps=job.speed_mps,
+                      settings=settings, progress=None, annotate=annotate)
+        if not (work / ANALYSIS_FILE).exists():
+            write_json_atomic(work / ANALYSIS_FILE, analysis.to_json_dict())
+        record.update(status="ok", **_record_of(analysis))
+        marker = DONE_FILE
+    except BacktorunError as exc:
+        log.info("%s: %s", job.id, exc)  # reported by the batch runner; logging here would duplicate it
+        record.update(schema=ERROR_SCHEMA, status="failed", **error_record(exc))
+        marker = ERROR_FILE
+    except Exception as exc:  # noqa: BLE001 — a bug on one video must not stop the batch; it is recorded in full
+        log.exception("%s: unexpected error", job.id)
+        record.update(schema=ERROR_SCHEMA, status="failed", **error_record(exc))
+        marker = ERROR_FILE
+    record.update(elapsed_s=round(time.perf_counter() - started, 2), worker_peak_rss_mb=peak_rss_mb(),
+                  finished_at=_now())
+    write_json_atomic(work / marker, record)
+    publish(work, out / job.id)
+    return record

@@ -1,0 +1,220 @@
+"""Capture check: is this recording fit for treadmill gait analysis? Before analysis (pose only) and after
+(events and metrics). Problems become :class:`QualityFlag` s shown in every output; the analysis refuses
+(raises) only when nothing meaningful can be said, and then says what to change in the recording.
+
+Quality flag codes (severity in brackets; thresholds from :class:`AnalysisSettings`):
+
+=============================  =====================================================================================
+LOW_FRAME_RATE [warning]       frame rate < ``min_fps_for_contact_times`` (50): contact/flight time and duty factor
+                               carry ±1 frame (≥ 20 ms) — record at ≥ 60 fps, better 120 (§1.3).
+FEW_STRIDES [warning]          fewer than ``min_strides_per_side`` valid strides on a side (§1.3: ≥ 7 steps).
+BODY_OUT_OF_FRAME [warning]    head or feet missing / at the frame edge on many frames.
+CAMERA_NOT_PERPENDICULAR [w]   estimated camera yaw > ``max_camera_yaw_deg`` from the ideal axis.
+LOW_VISIBILITY [warning]       mean visibility of the leg landmarks < ``min_mean_visibility``.
+SLOW_MOTION_SUSPECTED [error]  cadence below ``min_cadence_spm`` although the runner has a flight phase: the clip is
+                               probably played back in slow motion; the true frame rate is unknown, so all
+                               temporal metrics (cadence, times, step length) are unreliable.
+CADENCE_IMPLAUSIBLE [warning]  cadence above ``max_cadence_spm`` (time-lapse, or events doubled).
+NOT_ON_TREADMILL [error]       the runner travels across the frame (> ``treadmill_max_travel_body_heights``).
+OVERGROUND_SUSPECTED [warning] the pelvis wanders more than on a treadmill (> ``treadmill_suspect_travel_body_heights``)
+                               or the background moves (panning camera): probably overground running.
+FAR_LEG_OCCLUDED [info]        side view: the far leg is partly hidden; its events have lower confidence.
+NO_TRUNK_LANDMARKS [warning]   shoulders missing: trunk lean, hip extension (relative) and M7 are not computed.
+NO_BELT_SPEED [info]           no belt speed given: step length and vertical ratio not computed.
+SCALE_ESTIMATED [info]         pixel→metre scale not from the runner's height (cm values are estimates).
+VIEW_OVERRIDDEN [warning]      the view given differs from the view detected.
+LEG_SWAPS_REPAIRED [info]      left/right leg labels were exchanged back on some frames.
+NOT_SIDE_OR_REAR [warning]     front view: frontal metrics are computed mirrored; rear view is preferred.
+=============================  =====================================================================================
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from backtorun import conventions as cv
+from backtorun.conventions import (
+    L_ANKLE, L_HEEL, L_HIP, L_KNEE, L_SHOULDER, L_TOE, NOSE, R_ANKLE, R_HEEL, R_HIP, R_KNEE, R_SHOULDER, R_TOE,
+)
+from backtorun.errors import CaptureUnsuitable, NoRunnerFound, TooFewStrides
+from backtorun.settings import AnalysisSettings
+from backtorun.types import GaitEvents, MetricSummary, PoseSeries, QualityFlag
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from backtorun.kinematics import Kinematics
+
+LEG_LANDMARKS = (L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE, L_HEEL, R_HEEL, L_TOE, R_TOE)
+#: Fraction of frames on which the runner must be found at all (D).
+MIN_FOUND_FRACTION = 0.2
+#: Below this mean leg-landmark visibility nothing reliable can be measured (D).
+MIN_USABLE_VISIBILITY = 0.25
+#: Minimum duration of usable pose data (s) for even one stride at slow cadence (D).
+MIN_DURATION_S = 1.0
+
+
+def runner_found(pose: PoseSeries) -> np.ndarray:
+    """Per frame: both hips and at least one ankle present."""
+    xy = pose.xy
+    return (np.isfinite(xy[:, L_HIP, 0]) & np.isfinite(xy[:, R_HIP, 0])
+            & (np.isfinite(xy[:, L_ANKLE, 0]) | np.isfinite(xy[:, R_ANKLE, 0])))
+
+
+def check_pose(pose: PoseSeries, settings: AnalysisSettings) -> list[QualityFlag]:
+    """Checks before analysis. Raises NoRunnerFound / CaptureUnsuitable when nothing can be measured."""
+    name = pose.video_path or "the recording"
+    if pose.n_frames == 0:
+        raise NoRunnerFound(f"{name}: no frames", hint="record the runner side-on with the whole body in view")
+    found = runner_found(pose)
+    if found.mean() < MIN_FOUND_FRACTION:
+        raise NoRunnerFound(
+            f"{name}: a runner (hips and feet) was found on only {100 * found.mean():.0f} % of the frames",
+            hint="film the runner side-on or from behind with the whole body, feet included, in view")
+    dur = float(pose.time_s[found][-1] - pose.time_s[found][0]) if found.sum() > 1 else 0.0
+    if dur < MIN_DURATION_S:
+        raise CaptureUnsuitable(f"{name}: only {dur:.1f} s of usable pose data",
+                                hint="record at least 20 s of steady running after 2–3 min of warm-up")
+    vis = np.nan_to_num(pose.visibility[:, LEG_LANDMARKS], nan=0.0)
+    mean_vis = float(vis[found].mean()) if found.any() else 0.0
+    if mean_vis < MIN_USABLE_VISIBILITY:
+        raise CaptureUnsuitable(
+            f"{name}: the legs are hardly visible (mean landmark visibility {mean_vis:.2f})",
+            hint="film from the side, camera at hip height 3–5 m away, nothing between camera and runner, good light")
+    flags: list[QualityFlag] = []
+    fps = pose.fps
+    if fps and fps < settings.min_fps_for_contact_times:
+        flags.append(QualityFlag("LOW_FRAME_RATE", f"{fps:.0f} fps is below {settings.min_fps_for_contact_times:.0f} fps: "
+                                 f"contact and flight times carry ±{1000 / fps:.0f} ms per event; record at 60–120 fps"))
+    if mean_vis < settings.min_mean_visibility:
+        flags.append(QualityFlag("LOW_VISIBILITY", f"leg landmarks are poorly visible (mean {mean_vis:.2f} < "
+                                 f"{settings.min_mean_visibility:.2f}); results are less reliable — improve light and contrast"))
+    out = _out_of_frame_fraction(pose, found)
+    if out > 0.1:
+        flags.append(QualityFlag("BODY_OUT_OF_FRAME", f"head or feet are outside the picture on {100 * out:.0f} % of the "
+                                 "frames; frame the whole body with some margin"))
+    if not np.isfinite(pose.xy[:, [L_SHOULDER, R_SHOULDER], 0]).any():
+        flags.append(QualityFlag("NO_TRUNK_LANDMARKS", "no shoulder landmarks: trunk lean, relative hip extension and "
+                                 "trunk extension at push-off are not computed"))
+    return flags
+
+
+def _out_of_frame_fraction(pose: PoseSeries, found: np.ndarray) -> float:
+    """Fraction of frames (with a runner) where the nose or a foot is missing or within 1 % of the frame edge."""
+    if not found.any() or pose.width <= 0 or pose.height <= 0:
+        return 0.0
+    pts = pose.xy[found][:, [NOSE, L_HEEL, R_HEEL, L_TOE, R_TOE]]
+    has_nose = np.isfinite(pose.xy[:, NOSE, 0]).any()
+    if not has_nose:  # lower-body keypoints only: check the feet
+        pts = pts[:, 1:]
+    mx, my = 0.01 * pose.width, 0.01 * pose.height
+    bad = (~np.isfinite(pts[..., 0]) | (pts[..., 0] < mx) | (pts[..., 0] > pose.width - mx)
+           | (pts[..., 1] < my) | (pts[..., 1] > pose.height - my))
+    # a foot missing on its own is handled by gap filling; count frames where ≥ 2 of the points are bad
+    return float(np.mean(bad.sum(axis=1) >= 2))
+
+
+def check_kinematics(kin: "Kinematics", settings: AnalysisSettings, view_requested: str) -> list[QualityFlag]:
+    """Checks on view, camera angle, treadmill and leg repair (after the kinematics stage)."""
+    flags: list[QualityFlag] = []
+    if view_requested != "auto" and view_requested != kin.view_detected:
+        flags.append(QualityFlag("VIEW_OVERRIDDEN", f"analysed as a {kin.view} view as requested, but it looks like a "
+                                 f"{kin.view_detected} view"))
+    if kin.view == "front":
+        flags.append(QualityFlag("NOT_SIDE_OR_REAR", "front view: frontal metrics are computed mirrored; film from "
+                                 "behind (rear view) or side-on"))
+    if np.isfinite(kin.camera_yaw_deg) and kin.camera_yaw_deg > settings.max_camera_yaw_deg:
+        axis = "perpendicular to the belt" if kin.view == "side" else "in line with the belt"
+        flags.append(QualityFlag("CAMERA_NOT_PERPENDICULAR", f"the camera is about {kin.camera_yaw_deg:.0f}° from {axis} "
+                                 "(estimated); sagittal angles and distances are distorted — square the camera up"))
+    travel = kin.hip_travel_body_heights
+    if np.isfinite(travel):
+        if travel > settings.treadmill_max_travel_body_heights:
+            flags.append(QualityFlag("NOT_ON_TREADMILL", f"the runner travels {travel:.1f} body heights across the frame: "
+                                     "this is not treadmill running; metrics use treadmill assumptions and are unreliable",
+                                     "error"))
+        elif travel > settings.treadmill_suspect_travel_body_heights:
+            flags.append(QualityFlag("OVERGROUND_SUSPECTED", f"the pelvis wanders {travel:.2f} body heights across the "
+                                     "frame, more than on a treadmill: probably overground running filmed by a moving "
+                                     "camera; treadmill assumptions (belt speed, step length) may not hold"))
+    if kin.swapped_frames:
+        flags.append(QualityFlag("LEG_SWAPS_REPAIRED", f"left/right leg labels were exchanged back on {kin.swapped_frames} "
+                                 "frames", "info"))
+    if kin.scale.method != "height":
+        how = {"segments": "from model-estimated segment lengths", "assumed_height": "from an assumed 170 cm height",
+               "none": "not available"}.get(kin.scale.method, kin.scale.method)
+        flags.append(QualityFlag("SCALE_ESTIMATED", f"pixel→metre scale {how}: centimetre values are estimates; "
+                                 "give the runner's height (--height-cm)", "info"))
+    return flags
+
+
+def apparent_cadence_spm(pose: PoseSeries, *, forward: int, fs_hz: float) -> float:
+    """Cadence implied by the dominant period of the feet's fore-aft motion relative to the pelvis (autocorrelation,
+    strides of 0.3–15 s), independent of event detection: 120 / stride period. NaN when no periodicity is found.
+
+    Used to recognise slow-motion clips, whose events are often too smeared to detect (D)."""
+    from backtorun.events.detect import stride_period_frames
+
+    hip = (pose.xy[:, L_HIP, 0] + pose.xy[:, R_HIP, 0]) / 2
+    periods = []
+    for heel, ankle in ((L_HEEL, L_ANKLE), (R_HEEL, R_ANKLE)):
+        x = np.where(np.isfinite(pose.xy[:, heel, 0]), pose.xy[:, heel, 0], pose.xy[:, ankle, 0])
+        p = stride_period_frames(forward * (x - hip), min_frames=0.3 * fs_hz, max_frames=15.0 * fs_hz)
+        if p is not None:
+            periods.append(p)
+    if not periods:
+        return float("nan")
+    return float(120.0 * fs_hz / float(np.median(periods)))
+
+
+def slow_motion_flag(cadence_spm: float, settings: AnalysisSettings, *, source: str) -> QualityFlag:
+    return QualityFlag(
+        "SLOW_MOTION_SUSPECTED", f"{source} cadence {cadence_spm:.0f} steps/min is implausibly low for running: the "
+        "clip is probably played back in slow motion. The true frame rate is unknown, so cadence, step/contact/flight "
+        "times and step length are unreliable — export the clip at real-time speed or state its capture frame rate",
+        "error")
+
+
+def check_results(*, view: str, events: GaitEvents, table: "pd.DataFrame", summary: dict[str, MetricSummary],
+                  settings: AnalysisSettings, speed_mps: float | None, near_side: str | None,
+                  slow_motion: bool = False) -> list[QualityFlag]:
+    """Checks after events and metrics: strides per side, cadence plausibility (slow motion), far-leg occlusion.
+
+    With ``slow_motion`` (already flagged from the apparent cadence) a clip without usable strides is returned
+    with its flags instead of being refused."""
+    flags: list[QualityFlag] = []
+    if table.empty or not table["valid"].any():
+        if slow_motion:
+            return flags
+        raise TooFewStrides("no complete, consistent stride was found",
+                            hint="record at least 20 s of steady running, whole body and both feet in view")
+    for side in ("L", "R"):
+        n = int(table[(table["side"] == side) & table["valid"]].shape[0])
+        if n < settings.min_strides_per_side:
+            flags.append(QualityFlag("FEW_STRIDES", f"only {n} valid strides for the {'left' if side == 'L' else 'right'} "
+                                     f"foot (< {settings.min_strides_per_side}); means are less stable — record 20–30 s"))
+            break
+    cad = summary.get(cv.CADENCE_SPM)
+    if cad is not None and np.isfinite(cad.mean):
+        duty = summary.get(cv.DUTY_FACTOR_PCT)
+        running = duty is None or not np.isfinite(duty.mean) or duty.mean < 50.0
+        if cad.mean < settings.min_cadence_spm and running:
+            flags.append(slow_motion_flag(cad.mean, settings, source="measured"))
+        elif cad.mean < settings.min_cadence_spm:
+            flags.append(QualityFlag("CADENCE_IMPLAUSIBLE", f"cadence {cad.mean:.0f} steps/min with no flight phase: "
+                                     "walking, or a slow-motion clip; this tool analyses running"))
+        elif cad.mean > settings.max_cadence_spm:
+            flags.append(QualityFlag("CADENCE_IMPLAUSIBLE", f"cadence {cad.mean:.0f} steps/min is above "
+                                     f"{settings.max_cadence_spm:.0f}: time-lapse clip or doubled events"))
+    if view == "side" and near_side is not None:
+        far = [e.confidence for e in events if e.leg == "far"]
+        near = [e.confidence for e in events if e.leg == "near"]
+        if far and (not near or np.mean(far) < 0.8 * np.mean(near) or np.mean(far) < 0.5):
+            flags.append(QualityFlag("FAR_LEG_OCCLUDED", "the far leg is partly hidden behind the near leg: its events "
+                                     "and angles are less reliable; film the other side too", "info"))
+    if speed_mps is None and view == "side":
+        flags.append(QualityFlag("NO_BELT_SPEED", "no belt speed given: step length and vertical ratio are not "
+                                 "computed (use --speed, e.g. --speed 10 km/h)", "info"))
+    return flags

@@ -1,0 +1,239 @@
+"""Initial contact (IC) and toe-off (TO) of both feet for treadmill running (domain.md §2).
+
+Method (D, built from Zeni 2008 [7], Fellin 2010 [8], Young 2023 [14]):
+
+1. Forward sign ``f`` (+1 facing image right) and the stride period from the autocorrelation of the heel's
+   horizontal position relative to the pelvis.
+2. Zeni candidates per foot: IC = local maxima of ``d_heel = f·(x_heel − x_HIPMID)`` (foot furthest forward),
+   TO = local minima of ``d_toe = f·(x_toe − x_HIPMID)`` (foot furthest back). On a treadmill these bracket each
+   stance, but in running Zeni's TO lags the true toe-off (the foot keeps travelling back in early swing) and
+   Zeni's IC precedes touch-down (the foot is pulled back before landing).
+3. Refinement on the vertical (image y is down): heel and toe each get a per-stance belt level (their lowest
+   image position in the stance window; the heel landmark sits above the sole). IC = first frame on which the
+   heel or the toe comes within ``contact_threshold`` of its level ("first frame the foot touches the belt");
+   TO = the frame after the last one on which the toe is within ``toe_off_threshold`` of its stance level
+   ("first frame off the belt") — the heel-lowest idea of Fellin [8] made into a threshold. Thresholds scale
+   with the leg length in pixels, so they work at any image size and frame rate.
+4. Alternation (IC, TO, IC … per foot; left and right ICs interleave) and plausibility (step time and contact
+   time consistent with the clip's own median, ±``consistency``) — events that fail are dropped.
+5. Confidence per event from landmark visibility, the leg (near/far), and how clean the refinement was.
+   The uncertainty is ±1 frame (§2 step 6).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from backtorun.conventions import L_HIP, R_HIP, SIDE_LANDMARKS, Side
+from backtorun.kinematics.clean import sampling_rate_hz
+from backtorun.types import GaitEvent, GaitEvents, PoseSeries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FootEvents:
+    """Stances of one foot: arrays of row indices (into the pose) of IC and TO, one pair per stance, with confidences."""
+
+    side: Side
+    ic_rows: np.ndarray
+    to_rows: np.ndarray
+    ic_conf: np.ndarray
+    to_conf: np.ndarray
+
+
+def _nan_interp(a: np.ndarray) -> np.ndarray:
+    a = a.astype(float).copy()
+    ok = np.isfinite(a)
+    if ok.sum() >= 2 and not ok.all():
+        idx = np.arange(a.size)
+        a[~ok] = np.interp(idx[~ok], idx[ok], a[ok])
+    return a
+
+
+def stride_period_frames(signal: np.ndarray, *, min_frames: float, max_frames: float) -> float | None:
+    """Dominant period (in frames) of a quasi-periodic signal from its autocorrelation, or None."""
+    x = _nan_interp(signal)
+    if not np.isfinite(x).all() or x.size < 3 * min_frames:
+        return None
+    x = x - np.mean(x)
+    n = x.size
+    ac = np.correlate(x, x, mode="full")[n - 1:]
+    ac = ac / (ac[0] if ac[0] else 1.0)
+    lo, hi = max(1, int(np.floor(min_frames))), min(n - 2, int(np.ceil(max_frames)))
+    if hi <= lo + 1:
+        return None
+    peaks, props = find_peaks(ac[lo:hi + 1], height=0.2)
+    if peaks.size == 0:
+        return None
+    # the first strong peak: multiples of the period have similar heights, the fundamental comes first
+    strong = peaks[props["peak_heights"] >= 0.7 * props["peak_heights"].max()]
+    k = int(strong[0]) + lo
+    # parabolic refinement
+    if 0 < k < n - 1:
+        y0, y1, y2 = ac[k - 1], ac[k], ac[k + 1]
+        den = y0 - 2 * y1 + y2
+        if den != 0:
+            return float(k + 0.5 * (y0 - y2) / den)
+    return float(k)
+
+
+@dataclass
+class TreadmillEventDetector:
+    """Detect IC/TO for both feet of a treadmill runner in a side view (see module docstring).
+
+    contact_threshold_leg / toe_off_threshold_leg: vertical tolerance for "on the belt" at touch-down and toe-off
+    as a fraction of leg length (D; 0.02 ≈ 1.8 cm
+    for a 0.9 m leg — of the order of the pose jitter).
+    consistency: allowed relative deviation of step and contact times from the clip's medians (D).
+    """
+
+    contact_threshold_leg: float = 0.02
+    toe_off_threshold_leg: float = 0.01
+    toe_level_percentile: float = 75.0
+    consistency: float = 0.4
+    min_stride_s: float = 0.40
+    max_stride_s: float = 3.0
+
+    def detect(self, pose: PoseSeries, *, forward: int, near_side: Side | None,
+               leg_length_px: float) -> GaitEvents:
+        fs = sampling_rate_hz(pose.time_s, pose.fps)
+        hip = (pose.xy[:, L_HIP] + pose.xy[:, R_HIP]) / 2
+        period = self._period(pose, hip, forward, fs)
+        if period is None:
+            log.info("no periodic foot motion found")
+            return GaitEvents(())
+        feet = [self._foot(pose, hip, side, forward, period, leg_length_px) for side in ("L", "R")]
+        feet = self._plausible(feet, pose, period)
+        events: list[GaitEvent] = []
+        for foot in feet:
+            leg = "near" if (near_side is None or foot.side == near_side) else "far"
+            leg_factor = 1.0 if leg == "near" else 0.75
+            for kind, rows, conf in (("IC", foot.ic_rows, foot.ic_conf), ("TO", foot.to_rows, foot.to_conf)):
+                for r, c in zip(rows, conf):
+                    events.append(GaitEvent(side=foot.side, leg=leg, kind=kind, frame=int(pose.frame_index[r]),
+                                            time_s=float(pose.time_s[r]), confidence=float(np.clip(c * leg_factor, 0, 1))))
+        return GaitEvents(tuple(events))
+
+    # -- steps -------------------------------------------------------------------------------------------------
+    def _period(self, pose: PoseSeries, hip: np.ndarray, forward: int, fs: float) -> float | None:
+        periods = []
+        for side in ("L", "R"):
+            heel = pose.xy[:, SIDE_LANDMARKS[side]["heel"], 0]
+            ankle = pose.xy[:, SIDE_LANDMARKS[side]["ankle"], 0]
+            x = np.where(np.isfinite(heel), heel, ankle)
+            p = stride_period_frames(forward * (x - hip[:, 0]), min_frames=self.min_stride_s * fs,
+                                     max_frames=self.max_stride_s * fs)
+            if p is not None:
+                periods.append(p)
+        return float(np.median(periods)) if periods else None
+
+    def _foot(self, pose: PoseSeries, hip: np.ndarray, side: Side, forward: int, period: float,
+              leg_px: float) -> FootEvents:
+        lm = SIDE_LANDMARKS[side]
+        heel, toe, ankle = pose.xy[:, lm["heel"]], pose.xy[:, lm["toe"]], pose.xy[:, lm["ankle"]]
+        heel = np.where(np.isfinite(heel), heel, ankle)
+        toe = np.where(np.isfinite(toe), toe, heel)
+        d_heel = _nan_interp(forward * (heel[:, 0] - hip[:, 0]))
+        d_toe = _nan_interp(forward * (toe[:, 0] - hip[:, 0]))
+        y_toe = toe[:, 1]
+        vis = np.nan_to_num(pose.visibility[:, [lm["heel"], lm["toe"], lm["ankle"]]], nan=0.0).mean(axis=1)
+        if not np.isfinite(d_heel).all():
+            return FootEvents(side, *(np.array([], dtype=int),) * 2, *(np.array([]),) * 2)
+        dist = max(1, int(0.6 * period))
+        rng = np.nanpercentile(d_heel, 95) - np.nanpercentile(d_heel, 5)
+        ic_z, _ = find_peaks(d_heel, distance=dist, prominence=0.3 * rng)
+        to_z, _ = find_peaks(-d_toe, distance=dist, prominence=0.3 * rng)
+        thr = self.contact_threshold_leg * leg_px
+        thr_to = self.toe_off_threshold_leg * leg_px
+        n = pose.n_frames
+        ics, tos, icc, toc = [], [], [], []
+        for i0, t0 in self._stance_windows(ic_z, to_z, n, period):
+            lo, hi = max(0, i0 - max(2, int(0.1 * period))), min(n - 1, t0 + max(2, int(0.1 * period)))
+            heel_seg, toe_seg = heel[lo:t0 + 1, 1], toe[lo:t0 + 1, 1]
+            if np.isfinite(heel_seg).sum() < 2 or np.isfinite(toe_seg).sum() < 2:
+                continue
+            # the heel landmark sits above the sole, so heel and toe each get their own belt level
+            heel_ground, toe_ground = np.nanmax(heel_seg), np.nanmax(toe_seg)
+            on = (heel[:, 1] >= heel_ground - thr) | (toe[:, 1] >= toe_ground - thr)
+            # IC: first frame from the Zeni candidate's neighbourhood on which either part reaches the belt level
+            hits = np.flatnonzero(on[lo:t0 + 1])
+            if hits.size == 0:
+                continue
+            ic = lo + int(hits[0])
+            if ic == 0 or on[ic - 1]:
+                continue  # the touch-down itself was not seen
+            ground = heel_ground if heel[ic, 1] >= heel_ground - thr else toe_ground
+            y_ic = heel[:, 1] if heel[ic, 1] >= heel_ground - thr else toe[:, 1]
+            # TO: scanning back from the Zeni candidate (toe already in the air), the frame after the last one on which
+            # the toe is within the threshold of its stance level (75th percentile of toe y over the stance window:
+            # robust to the toe landmark wandering while the foot rolls over)
+            toe_win = y_toe[ic:t0 + 1]
+            if np.isfinite(toe_win).sum() < 2:
+                continue
+            level = float(np.nanpercentile(toe_win, self.toe_level_percentile))
+            last_on = None
+            for t in range(hi, ic, -1):
+                if np.isfinite(y_toe[t]) and y_toe[t] >= level - thr_to:
+                    last_on = t
+                    break
+            if last_on is None or last_on >= hi:
+                continue  # the toe-off itself was not seen
+            to = last_on + 1
+            toe_ground = level
+            ics.append(ic)
+            tos.append(to)
+            icc.append(self._confidence(vis, y_ic, ic, ground, thr))
+            toc.append(self._confidence(vis, y_toe, to, toe_ground, thr_to))
+        return FootEvents(side, np.array(ics, dtype=int), np.array(tos, dtype=int), np.array(icc), np.array(toc))
+
+    @staticmethod
+    def _stance_windows(ic_z: np.ndarray, to_z: np.ndarray, n: int, period: float) -> list[tuple[int, int]]:
+        """(Zeni IC, Zeni TO) row pairs bracketing each stance; clip edges stand in for a candidate cut off there."""
+        out = []
+        if to_z.size and (ic_z.size == 0 or to_z[0] < ic_z[0]) and to_z[0] < 0.8 * period:
+            out.append((0, int(to_z[0])))
+        for i0 in ic_z:
+            later = to_z[(to_z > i0) & (to_z < i0 + 0.8 * period)]
+            if later.size:
+                out.append((int(i0), int(later[0])))
+            elif i0 + 0.8 * period > n - 1:
+                out.append((int(i0), n - 1))
+        return out
+
+    @staticmethod
+    def _confidence(vis: np.ndarray, y: np.ndarray, t: int, ground: float, thr: float) -> float:
+        """Visibility at the event × sharpness: how far the foot was from the belt one frame away from the event."""
+        v = float(np.clip(vis[max(0, t - 1):t + 2].mean(), 0, 1))
+        before = y[t - 1] if t > 0 else np.nan
+        after = y[t + 1] if t + 1 < y.size else np.nan
+        gap = np.nanmax([abs(ground - before) if np.isfinite(before) else 0.0,
+                         abs(ground - after) if np.isfinite(after) else 0.0])
+        sharp = float(np.clip(gap / (3 * thr), 0.3, 1.0)) if thr > 0 else 1.0
+        return v * sharp
+
+    def _plausible(self, feet: list[FootEvents], pose: PoseSeries, period: float) -> list[FootEvents]:
+        """Drop stances whose contact time, or IC spacing, is inconsistent with the clip's own medians."""
+        t = pose.time_s
+        out = []
+        for f in feet:
+            c = t[f.to_rows] - t[f.ic_rows]
+            if c.size == 0:
+                out.append(f)
+                continue
+            med_c = float(np.median(c))
+            ok = np.abs(c - med_c) <= self.consistency * med_c
+            # no overlapping stances of one foot
+            keep = np.flatnonzero(ok)
+            sel: list[int] = []
+            for k in keep:
+                if sel and f.ic_rows[k] <= f.to_rows[sel[-1]]:
+                    continue
+                sel.append(int(k))
+            idx = np.array(sel, dtype=int)
+            out.append(FootEvents(f.side, f.ic_rows[idx], f.to_rows[idx], f.ic_conf[idx], f.to_conf[idx]))
+        return out

@@ -1,0 +1,112 @@
+"""The technique analysis without the video: PoseSeries → GaitAnalysis.
+
+kinematics (clean, view, scale) → events → stride table → summary → capture check, bundled in GaitAnalysis.
+Works on any frame rate and on lower-body-only keypoints (trunk metrics then NaN with a flag).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+from typing import Callable
+
+import numpy as np
+
+from backtorun import capture
+from backtorun import conventions as cv
+from backtorun.events import detect_events
+from backtorun.kinematics import Kinematics, prepare
+from backtorun.metrics import StrideContext, cycle_curves, stride_table, summarize
+from backtorun.metrics import angles
+from backtorun.settings import AnalysisSettings
+from backtorun.types import GaitAnalysis, PoseSeries, QualityFlag, VideoInfo, flags_from
+
+log = logging.getLogger(__name__)
+
+VIEWS = ("auto", "side", "rear", "front")
+
+
+def _frame_to_row(pose: PoseSeries) -> Callable[[int], int]:
+    fi = pose.frame_index
+
+    def f(frame: int) -> int:
+        return int(min(np.searchsorted(fi, frame), fi.size - 1))
+
+    return f
+
+
+def _software() -> dict[str, str]:
+    out = {}
+    for pkg in ("backtorun", "mediapipe", "numpy", "scipy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _curves(kin: Kinematics, table, frame_to_row) -> dict:  # type: ignore[no-untyped-def]
+    pose = kin.angles_pose
+    series: dict[str, dict[str, np.ndarray]] = {}
+    if kin.view == "side":
+        series["knee_flexion_deg"] = {s: angles.knee_flexion_deg(pose, s) for s in ("L", "R")}
+        series["thigh_angle_deg"] = {s: angles.thigh_angle_deg(pose, s, kin.forward) for s in ("L", "R")}
+        trunk = angles.trunk_lean_deg(pose, kin.forward)
+        series["trunk_lean_deg"] = {"L": trunk, "R": trunk}
+    else:
+        series["knee_flexion_deg"] = {s: angles.knee_flexion_deg(pose, s) for s in ("L", "R")}
+        lat = angles.lateral_trunk_angle_deg(pose, kin.view)
+        series["trunk_lean_deg"] = {"L": lat, "R": lat}
+        obl = angles.pelvic_obliquity_deg(pose, kin.view)
+        series["pelvic_obliquity_deg"] = {"L": obl, "R": obl}
+    return cycle_curves(series, table, frame_to_row)
+
+
+def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, view: str = "auto",
+                 height_cm: float | None = None, speed_mps: float | None = None,
+                 video_info: VideoInfo | None = None) -> GaitAnalysis:
+    """Events, per-stride metrics, summary, curves and quality flags of one recording's pose.
+
+    Raises NoRunnerFound / CaptureUnsuitable / TooFewStrides (each with a one-line hint) only when nothing
+    meaningful can be said; every other problem becomes a QualityFlag.
+    """
+    settings = settings or AnalysisSettings()
+    if view not in VIEWS:
+        from backtorun.errors import InputError
+
+        raise InputError(f"unknown view {view!r}", hint="use auto, side or rear")
+    flags: list[QualityFlag] = capture.check_pose(pose, settings)
+    kin = prepare(pose, settings=settings, view=view, height_cm=height_cm)
+    flags += capture.check_kinematics(kin, settings, view)
+    apparent = capture.apparent_cadence_spm(kin.events_pose, forward=kin.forward, fs_hz=kin.fs_hz)
+    slow = bool(np.isfinite(apparent) and apparent < settings.min_cadence_spm)
+    if slow:
+        flags.append(capture.slow_motion_flag(apparent, settings, source="apparent"))
+    events = detect_events(kin.events_pose, view=kin.view, forward=kin.forward,
+                           near_side=kin.near.side if kin.near else None, leg_length_px=kin.leg_length_px)
+    ctx = StrideContext.build(kin.angles_pose, view=kin.view, forward=kin.forward,
+                              metres_per_px=kin.scale.metres_per_px, leg_length_px=kin.leg_length_px,
+                              speed_mps=speed_mps, hip_extension_window_s=settings.hip_extension_window_s)
+    f2r = _frame_to_row(kin.pose)
+    table = stride_table(ctx, events, frame_to_row=f2r)
+    metrics = list(cv.SIDE_VIEW_METRICS if kin.view == "side" else cv.REAR_VIEW_METRICS)
+    frame_ms = 1000.0 / kin.fs_hz
+    summary = summarize(table, metrics, frame_ms=frame_ms)
+    flags += capture.check_results(view=kin.view, events=events, table=table, summary=summary, settings=settings,
+                                   speed_mps=speed_mps, near_side=kin.near.side if kin.near else None,
+                                   slow_motion=slow)
+    if video_info is None:
+        video_info = VideoInfo(path=pose.video_path or "", fps=pose.fps, n_frames=pose.n_frames, width=pose.width,
+                               height=pose.height, rotation_deg=pose.rotation_deg, duration_s=pose.duration_s)
+    on_treadmill = not any(f.code == "NOT_ON_TREADMILL" for f in flags)
+    settings_used = settings.model_dump(mode="json")
+    settings_used.update({"apparent_cadence_spm": apparent if np.isfinite(apparent) else None, "view_requested": view, "scale_method": kin.scale.method,
+                          "near_side_method": kin.near.method if kin.near else None,
+                          "leg_swaps_repaired_frames": kin.swapped_frames, "pose_source": pose.source})
+    return GaitAnalysis(
+        video=video_info, view=kin.view, events=events, strides=table, summary=summary,
+        quality_flags=flags_from(flags), running_direction=kin.direction,
+        near_side=kin.near.side if kin.near else None, on_treadmill=on_treadmill, scale=kin.scale,
+        speed_mps=speed_mps, height_cm=height_cm, settings=settings_used, software=_software(),
+        curves=_curves(kin, table, f2r),
+    )

@@ -1,0 +1,145 @@
+"""The recommendation library (``library.yaml``, domain.md §9) loaded into validated, typed models."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from backtorun.errors import ConfigError
+
+REC_CODES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PainRuleSpec(_Strict):
+    safe_max: float = Field(ge=0, le=10)
+    acceptable_max: float = Field(ge=0, le=10)
+    repeat_delta: float = Field(gt=0, le=10)
+    regress_delta: float = Field(gt=0, le=10)
+    text: str
+    evidence_grade: str
+    sources: list[str]
+
+    @model_validator(mode="after")
+    def _order(self) -> "PainRuleSpec":
+        if self.acceptable_max < self.safe_max:
+            raise ValueError("acceptable_max must not be below safe_max")
+        if self.regress_delta < self.repeat_delta:
+            raise ValueError("regress_delta must not be below repeat_delta")
+        return self
+
+
+class CadenceSpec(_Strict):
+    steps_pct: list[float] = Field(min_length=1)
+    metronome_minutes: float = Field(gt=0, le=180)
+    retest_weeks: int = Field(ge=1, le=52)
+    retest_tolerance_pct: float = Field(gt=0, le=20)
+    faded_feedback: list[str]
+    evidence_grade: str
+    sources: list[str]
+
+
+class ExerciseSpec(_Strict):
+    name: str
+    sets: Optional[Union[int, str]] = None
+    reps: Optional[Union[int, str]] = None
+    hold_s: Optional[float] = Field(None, gt=0)
+    per_side: bool = False
+    frequency: str
+    weeks: Optional[int] = Field(None, ge=1)
+    duration_min: Optional[float] = Field(None, gt=0)
+    intensity: Optional[str] = None
+    speed_kmh: Optional[str] = None
+    incline_pct: Optional[str] = None
+    progression: str
+
+
+class RecommendationSpec(_Strict):
+    title: str
+    summary: str
+    exercises: list[ExerciseSpec]
+    cues: list[str]
+    cues_by_finding: dict[str, list[str]] = Field(default_factory=dict)
+    caveats: str
+    evidence_grade: str
+    sources: list[str]
+
+
+class PhaseSpec(_Strict):
+    phase: int = Field(ge=1)
+    rpe: float = Field(ge=0, le=10)
+    walk_min: float = Field(ge=0)
+    run_min: Optional[float] = Field(None, gt=0)  # None = continuous
+    total_mi: float = Field(gt=0)
+
+
+class ReturnToRunSpec(_Strict):
+    entry_criteria: list[str]
+    rest_days_between_runs: int = Field(ge=0)
+    min_repeats_per_phase: int = Field(ge=1)
+    phases: list[PhaseSpec] = Field(min_length=1)
+    time_based_alternative: list[str]
+    after_continuous: str
+    evidence_grade: str
+    sources: list[str]
+
+
+class ReferralSpec(_Strict):
+    actions: dict[str, str]
+
+
+class Library(_Strict):
+    version: str
+    pain_rule: PainRuleSpec
+    cadence: CadenceSpec
+    recommendations: dict[str, RecommendationSpec]
+    return_to_run: ReturnToRunSpec
+    running_outside: str
+    referral: ReferralSpec
+
+    @model_validator(mode="after")
+    def _codes(self) -> "Library":
+        missing = [c for c in REC_CODES if c not in self.recommendations]
+        if missing:
+            raise ValueError(f"recommendations missing {missing}")
+        return self
+
+
+@lru_cache(maxsize=1)
+def _default_doc() -> dict[str, Any]:
+    return yaml.safe_load(resources.files("backtorun.plan").joinpath("library.yaml").read_text(encoding="utf-8"))
+
+
+def load_library(path: str | Path | None = None) -> Library:
+    """The packaged library, with a clinic YAML file merged over it when ``path`` is given."""
+    from backtorun.findings.ruleset import deep_merge
+
+    doc = copy.deepcopy(_default_doc())
+    if path is not None:
+        try:
+            override = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read recommendation library {path}: {exc}",
+                              hint="check the path and YAML syntax") from exc
+        if not isinstance(override, dict):
+            raise ConfigError(f"recommendation library {path} must contain a mapping")
+        doc = deep_merge(doc, override)
+    try:
+        return Library.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"invalid recommendation library: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+
+
+@lru_cache(maxsize=1)
+def default_library() -> Library:
+    return load_library(None)

@@ -1,0 +1,129 @@
+"""Render an Evaluation: plots (PNG), the clinician's report and the runner's summary (HTML and PDF)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+
+from backtorun.errors import MissingDependency
+from backtorun.evaluation import Evaluation
+from backtorun.report import plots as _plots
+from backtorun.report.view import build_view, flagged_weeks, load_ranges, weekly_volumes
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("backtorun.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@lru_cache(maxsize=2)
+def _css(name: str = "report.css") -> str:
+    return resources.files("backtorun.report").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+
+
+def _footer_text(text: str) -> str:
+    return text.replace("\\", "").replace('"', "'")
+
+
+def render_plots(e: Evaluation, plots_dir: Path, *, ranges_path: str | None = None) -> dict[str, Path | None]:
+    """Write the report's PNG plots; name → path (None where there was nothing to plot)."""
+    ranges_all = load_ranges(ranges_path)
+    ranges, curve_labels = ranges_all["metrics"], ranges_all["curves"]
+    out: dict[str, Path | None] = {}
+    if e.side is not None:
+        out["side_strides"] = _plots.stride_plot(e.side, ranges, plots_dir / "side_strides.png",
+                                                 metrics=_plots.SIDE_PLOT_METRICS, title="Side view, per step")
+        out["curves"] = _plots.curves_plot(e.side.curves, curve_labels, plots_dir / "side_curves.png",
+                                           title="Side view: angles over the gait cycle")
+    if e.rear is not None:
+        out["rear_strides"] = _plots.stride_plot(e.rear, ranges, plots_dir / "rear_strides.png",
+                                                 metrics=_plots.REAR_PLOT_METRICS, title="Rear view, per step")
+        out["rear_curves"] = _plots.curves_plot(e.rear.curves, curve_labels, plots_dir / "rear_curves.png",
+                                                title="Rear view: angles over the gait cycle")
+    analyses = [a for a in (e.side, e.rear) if a is not None]
+    if analyses:
+        out["sides"] = _plots.side_summary_plot(analyses, ranges, plots_dir / "sides.png")
+    weeks = weekly_volumes(e.training)
+    if weeks:
+        flagged = flagged_weeks(e.training)
+        out["weekly_volume"] = _plots.weekly_volume_plot(weeks, plots_dir / "weekly_volume.png", flagged=flagged)
+    return out
+
+
+def render_html(e: Evaluation, out_dir: Path, *, asset_dir: Path | None = None,
+                plots: Mapping[str, Path | None] | None = None, ranges_path: str | None = None) -> dict[str, str]:
+    """HTML text of the clinician report and the runner summary (image links relative to ``out_dir``)."""
+    view = build_view(e, out_dir=out_dir, asset_dir=asset_dir or out_dir, plots=plots or {}, ranges_path=ranges_path)
+    env = _environment()
+    ctx: dict[str, Any] = {"v": view, "css": _css()}
+    return {"report": env.get_template("clinician.html.j2").render(**ctx),
+            "runner": env.get_template("runner.html.j2").render(**ctx)}
+
+
+def write_pdf(html: str, base_dir: Path, path: Path, *, footer: str = "Back To Running Evaluation") -> Path:
+    """HTML → PDF with WeasyPrint (relative image links resolved against ``base_dir``); A4 pages with a footer.
+
+    The paged-media rules (page size, footer, page numbers) live in ``print.css`` and are given to WeasyPrint
+    only, so the HTML itself stays valid HTML5 + CSS.
+    """
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: Pango/Cairo system libraries missing
+        raise MissingDependency(f"PDF output needs WeasyPrint and its system libraries: {exc}",
+                                hint="run scripts/setup.sh, or render with pdf=False for HTML only") from exc
+    print_css = weasyprint.CSS(string=_css("print.css").replace("__FOOTER__", _footer_text(footer)))
+    weasyprint.HTML(string=html, base_url=str(base_dir.resolve()) + "/").write_pdf(str(path), stylesheets=[print_css])
+    return path
+
+
+FOOTERS = {"report": "Back To Running Evaluation — clinician's report", "runner": "Your running evaluation"}
+
+
+def _footer_id(e: Evaluation) -> str:
+    who = e.patient.get("name") or e.patient.get("id") or (e.intake or {}).get("runner_id")
+    return f" · {who}" if who else ""
+
+
+def render_report(e: Evaluation, out_dir: str | Path, *, asset_dir: str | Path | None = None, pdf: bool = True,
+                  ranges_path: str | None = None) -> dict[str, Path]:
+    """Write report.html/.pdf (clinician), runner.html/.pdf (runner summary and exercise sheet) and plots/*.png.
+
+    asset_dir: folder that holds the evaluation's artefacts (key frames; defaults to ``out_dir``).
+    Returns name → path for everything written ("report_html", "report_pdf", "runner_html", "runner_pdf",
+    "plot_<name>").
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    plot_paths = render_plots(e, out_dir / "plots", ranges_path=ranges_path)
+    t1 = time.perf_counter()
+    html = render_html(e, out_dir, asset_dir=Path(asset_dir) if asset_dir else out_dir, plots=plot_paths,
+                       ranges_path=ranges_path)
+    written: dict[str, Path] = {}
+    for name, text in html.items():
+        p = out_dir / f"{name}.html"
+        p.write_text(text, encoding="utf-8")
+        written[f"{name}_html"] = p
+    t2 = time.perf_counter()
+    if pdf:
+        for name, text in html.items():
+            footer = FOOTERS.get(name, "Back To Running Evaluation") + _footer_id(e)
+            written[f"{name}_pdf"] = write_pdf(text, out_dir, out_dir / f"{name}.pdf", footer=footer)
+    t3 = time.perf_counter()
+    written.update({f"plot_{k}": p for k, p in plot_paths.items() if p is not None})
+    log.info("report rendered: plots %.2f s, html %.2f s, pdf %.2f s", t1 - t0, t2 - t1, t3 - t2)
+    return written

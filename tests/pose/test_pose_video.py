@@ -1,0 +1,104 @@
+"""Decoding: rotation, true timestamps, segments/seek, prefetch, and bad files (generated videos)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backtorun.errors import VideoUnreadable
+from backtorun.pose import iter_frames, read_video_info
+from backtorun.pose.synth import loop_video, numbered_frames, read_frame_number, write_video
+from backtorun.pose.video import build_frame_index, check_complete, display_rotation_deg, rotate_image
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def _marked_frames(n: int) -> list[np.ndarray]:
+    return numbered_frames(n)
+
+
+def _frame_number(rgb: np.ndarray) -> int:
+    return read_frame_number(rgb)
+
+
+def test_portrait_phone_rotation_is_applied(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "portrait.mp4", _marked_frames(6), rotation_deg=-90)  # iPhone portrait
+    info = read_video_info(path)
+    assert (info.width, info.height) == (32, 64)
+    assert info.rotation_deg == 270
+    frame = next(iter(iter_frames(path)))
+    assert frame.rgb.shape == (64, 32, 3)
+    # turned 90° clockwise for display: the top-left block is now top-right
+    assert frame.rgb[:6, -6:].mean() > 200
+    assert frame.rgb[:6, :6].mean() < 100
+
+
+def test_rotation_conventions() -> None:
+    assert display_rotation_deg(-90) == 270
+    assert display_rotation_deg(90) == 90
+    assert display_rotation_deg(-180) == 180
+    assert display_rotation_deg(0, "90") == 270  # legacy tag counts clockwise
+    img = np.arange(6).reshape(2, 3)
+    assert rotate_image(img, 90).shape == (3, 2)
+    assert rotate_image(img, 90)[0, 0] == 2  # counter-clockwise: top-right corner goes to top-left
+
+
+def test_true_timestamps_of_variable_frame_rate(tmp_path: Path) -> None:
+    times = [0.0, 0.030, 0.050, 0.100, 0.133, 0.200, 0.210, 0.300]
+    path = write_video(tmp_path / "vfr.mp4", _marked_frames(len(times)), times_s=times)
+    frames = list(iter_frames(path))
+    assert [f.index for f in frames] == list(range(len(times)))
+    assert np.allclose([f.time_s for f in frames], times, atol=1e-3)
+
+
+def test_segment_decode_matches_full_decode(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "gop.mp4", _marked_frames(25), gop=5)
+    index = build_frame_index(path)
+    assert index.n_frames == 25 and index.keyframes[:3] == (0, 5, 10)
+    full = [(f.index, round(f.time_s, 6), _frame_number(f.rgb)) for f in iter_frames(path)]
+    assert [k for _, _, k in full] == list(range(25))
+    part = [(f.index, round(f.time_s, 6), _frame_number(f.rgb))
+            for f in iter_frames(path, start_frame=7, stop_frame=13, index=index)]
+    assert part == full[7:13]
+    ahead = [(f.index, round(f.time_s, 6), _frame_number(f.rgb)) for f in iter_frames(path, prefetch=3)]
+    assert ahead == full
+
+
+def test_loop_video_repeats_the_clip(tmp_path: Path) -> None:
+    src = write_video(tmp_path / "clip.mp4", _marked_frames(10), gop=5)
+    long = loop_video(src, tmp_path / "long.mp4", repeats=3)
+    frames = list(iter_frames(long))
+    assert len(frames) == 30
+    assert [_frame_number(f.rgb) for f in frames] == list(range(10)) * 3
+    assert np.all(np.diff([f.time_s for f in frames]) > 0)
+
+
+def test_not_a_video_file(tmp_path: Path) -> None:
+    p = tmp_path / "notes.mp4"
+    p.write_text("this is not a video\n" * 50)
+    with pytest.raises(VideoUnreadable, match="not a readable video"):
+        read_video_info(p)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.mp4"
+    p.write_bytes(b"")
+    with pytest.raises(VideoUnreadable, match="empty"):
+        read_video_info(p)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(VideoUnreadable, match="not found"):
+        read_video_info(tmp_path / "nope.mp4")
+
+
+@pytest.mark.parametrize("name", ["IMG_5396.mp4", "mini_run.mp4"])
+def test_truncated_copy_is_refused(tmp_path: Path, name: str) -> None:
+    data = (DATA / "video" / "treadmill" / name).read_bytes()
+    p = tmp_path / f"cut_{name}"
+    p.write_bytes(data[: int(len(data) * 0.4)])
+    with pytest.raises(VideoUnreadable, match="truncated") as err:
+        check_complete(p, build_frame_index(p))
+    assert "\n" not in str(err.value)

@@ -1,0 +1,83 @@
+"""Real treadmill video (``mini_run.mp4``, 29.87 fps) against hand-labelled initial contacts and toe-offs.
+
+Pose: MediaPipe BlazePose through backtorun's own ``estimate_pose`` (cached as a PoseSeries .npz, because
+MediaPipe on 205 frames takes minutes on two cores); events: backtorun's analysis; scoring:
+``backtorun.events.evaluation.score_events`` (nearest unused detection of the same leg and kind within ±5
+frames; hit = within ±1 frame) plus the error in milliseconds (1 frame = 33.5 ms).
+
+Labels: ``labels/mini_run_events.csv`` (see shared/data/SOURCES.md): frame-by-frame by eye; confidence high ±0,
+medium ±1, low ±2+ frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backtorun.types import PoseSeries
+from validation import SHARED_DATA
+from validation.agreement import Agreement, agreement
+
+log = logging.getLogger(__name__)
+
+VIDEO = SHARED_DATA / "video" / "treadmill" / "mini_run.mp4"
+LABELS = SHARED_DATA / "labels" / "mini_run_events.csv"
+CACHE = Path("/tmp/btr_cache/mini_run.npz")
+#: Belt speed burnt into the video caption ("11.4 mph").
+SPEED_MPS = 11.4 * 0.44704
+
+
+def load_pose(video: Path = VIDEO, cache: Path = CACHE) -> PoseSeries:
+    """The cached BlazePose PoseSeries of the video, estimated (and cached) when missing."""
+    if cache.exists():
+        return PoseSeries.load(cache)
+    from backtorun.pose.estimate import estimate_pose
+
+    log.info("estimating pose on %s (minutes on two cores)", video)
+    pose = estimate_pose(video)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    pose.save(cache)
+    return pose
+
+
+@dataclass
+class VideoScore:
+    groups: dict[str, dict[str, Any]]  # "near-IC" … → hit counts and agreement in ms
+    overall_hit_rate: float
+    n_labels: int
+    n_hits: int
+    n_missed: int
+    cadence_spm: float
+    cadence_labels_spm: float
+    lines: list[str]
+
+
+def score(pose: PoseSeries | None = None, *, labels_path: Path = LABELS, tolerance_frames: int = 1,
+          analysis: Any = None) -> VideoScore:
+    """Analyse the video's pose with backtorun and score its events against the labels."""
+    from backtorun.events.evaluation import cadence_from_labels, load_event_labels, score_events
+
+    pose = pose if pose is not None else load_pose()
+    if analysis is None:
+        from validation.rbds import analyze
+
+        analysis = analyze(pose, speed_mps=SPEED_MPS, height_cm=None, view="auto")
+    labels = load_event_labels(labels_path)
+    sc = score_events(analysis.events, labels, tolerance_frames=tolerance_frames, confidences=None)
+    frame_ms = 1000.0 / pose.fps
+    groups: dict[str, dict[str, Any]] = {}
+    for g, rows in sc.errors.groupby("group"):
+        err = rows["error"].to_numpy(float)
+        gs = sc.groups[g]
+        a: Agreement = agreement(err * frame_ms, np.zeros(err.size))
+        groups[g] = {"n_labels": gs.n_labels, "n_hits": gs.n_hits, "n_missed": gs.n_missed,
+                     "hit_rate": gs.hit_rate, "agreement_ms": a}
+    cad = analysis.summary.get("cadence_spm")
+    return VideoScore(groups=groups, overall_hit_rate=sc.overall.hit_rate, n_labels=sc.overall.n_labels,
+                      n_hits=sc.overall.n_hits, n_missed=sc.overall.n_missed,
+                      cadence_spm=float(cad.mean) if cad is not None else float("nan"),
+                      cadence_labels_spm=cadence_from_labels(labels, pose.fps), lines=sc.summary_lines())
