@@ -6,6 +6,7 @@ Everything here reads real data from ``../shared/data`` (never copied into the r
 - :mod:`validation.agreement`  – Bland–Altman statistics and event matching.
 - :mod:`validation.camera`     – pinhole camera that turns 3D keypoints into a 2D :class:`~backtorun.types.PoseSeries`.
 - :mod:`validation.forceplate` – contact detection on vertical ground reaction force (threshold + hysteresis).
+- :mod:`validation.mocap`      – gap filling, rigid cluster fits, Harrington hip centre, SCoRE joint centres.
 - :mod:`validation.rbds`       – Fukuchi running biomechanics data set (markers + force plate), per-trial CLI.
 - :mod:`validation.hamner`     – Hamner subject02 (OpenSim): hip-extension decomposition, trunk indicator.
 - :mod:`validation.footnet`    – FootNet example data: event detection against force labels.

@@ -557,7 +557,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    data = load_trial(args.markers, args.forces, args.static)
+    try:
+        data = load_trial(args.markers, args.forces, args.static)
+    except (OSError, ValueError, KeyError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     if args.height_cm is not None:
         data = TrialData(data.keypoints, data.truth, args.height_cm)
     score = run_trial(data, speed_mps=args.speed_mps, fps=args.fps, noise_px=args.noise_px, yaw_deg=args.yaw_deg,

@@ -3,7 +3,7 @@
 Tolerances: temporal metrics ±1 frame per event (an interval ±√2 frames; cadence is averaged over ~25 steps so
 ±1 spm); VO ±0.5 cm (the 10 Hz filter flattens the peaks a little); spec angles (trunk lean, pelvic drop) ±1°;
 lateral lean ±0.6° (the square-wave lean is smoothed by the filter); geometry-derived angles ±3° (event timing
-of ±1 frame moves the leg by a few degrees at 60 fps); heel-ahead ±(belt speed × 1 frame) = ±5 cm at 60 fps.
+of ±1 frame moves the leg by a few degrees at 60 fps); heel-ahead ±(belt speed × 2 frames) + 1 cm.
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ def test_side_view_metrics_recover_known_answers(fps: float, noise_px: float) ->
     assert abs(s["duty_factor_pct"] - 100 * SPEC.contact_time_s / (2 * step_ms / 1000)) < 1.5
     assert abs(s["step_length_m"] - SPEC.speed_mps * step_ms / 1000) < 0.02
     assert abs(s["vertical_oscillation_cm"] - SPEC.vertical_oscillation_cm) < 0.5
-    assert abs(s["vertical_ratio_pct"] - SPEC.vertical_oscillation_cm / (SPEC.speed_mps * step_ms / 10)) < 0.5
+    assert abs(s["vertical_ratio_pct"] - SPEC.vertical_oscillation_cm / (SPEC.speed_mps * step_ms / 1000)) < 0.5
     assert abs(s["trunk_lean_deg"] - SPEC.trunk_lean_deg) < 1.0
     assert abs(s["trunk_extension_at_pushoff_deg"]) < 1.0  # constant lean → no trunk extension
     truth = true_values(SPEC)
     for name in ("thigh_extension_deg", "knee_flexion_ic_deg", "knee_flexion_peak_stance_deg", "shank_angle_ic_deg"):
         assert abs(s[name] - truth[name]) < 3.0, name
     assert abs(s["hip_extension_deg"] - (truth["thigh_extension_deg"] - SPEC.trunk_lean_deg)) < 3.0
-    assert abs(s["heel_ahead_cm"] - truth["heel_ahead_cm"]) < 100 * SPEC.speed_mps / fps + 0.5
+    assert abs(s["heel_ahead_cm"] - truth["heel_ahead_cm"]) < 2 * 100 * SPEC.speed_mps / fps + 1.0
     # uncertainty where known: ±√2 frames for intervals
     assert np.isclose(a.summary["contact_time_ms"].uncertainty, math.sqrt(2) * frame_ms, rtol=0.01)
     # symmetric runner → small asymmetry

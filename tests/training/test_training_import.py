@@ -279,3 +279,12 @@ def test_fit_treadmill_classification(kind, sub, gps, expected):
     from backtorun.training._fit import environment
 
     assert environment(kind, sub, gps) == expected
+
+
+def test_truncated_tcx_and_gpx_are_refused(tmp_path):
+    for src in (DATA / "tcx" / "test.tcx", DATA / "gpx" / "20170319_run_906581465.gpx"):
+        data = src.read_bytes()
+        p = tmp_path / f"cut{src.suffix}"
+        p.write_bytes(data[: len(data) // 3])
+        h = import_logs([p])
+        assert not h.sessions and "malformed" in h.refused[0].reason and "truncated" in h.refused[0].reason

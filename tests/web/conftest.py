@@ -4,6 +4,7 @@ two clinics with one clinician each, and a logged-in client helper."""
 from __future__ import annotations
 
 import re
+import time
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,3 +91,84 @@ def tiny_video(tmp_path: Path) -> Path:
 
 def git_ignored(path: Path) -> bool:
     return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=REPO).returncode == 0
+
+
+# ----------------------------------------------------------------------------------------- a real server process
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import urllib.request  # noqa: E402
+
+from tests.store.pg_server import free_port, pg_server  # noqa: E402,F401
+
+CLI = ["-c", "import sys; from backtorun.cli import app; sys.argv[0] = 'backtorun'; app()"]
+
+
+def cli(*args: str, input_text: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the ``backtorun`` command line in a subprocess."""
+    return subprocess.run([sys.executable, *CLI, *args], input=input_text, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})}, cwd=REPO)
+
+
+class ServerProcess:
+    """``backtorun serve`` in a subprocess (its own process group, so kill -9 reaches only what it started)."""
+
+    def __init__(self, data_dir: Path, db_url: str | None, port: int | None = None,
+                 env: dict | None = None) -> None:
+        self.data_dir = data_dir
+        self.db_url = db_url
+        self.port = port or free_port()
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.log = data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60) -> "ServerProcess":
+        args = [sys.executable, *CLI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        if self.db_url:
+            args += ["--db", self.db_url]
+        self._log_fh = self.log.open("ab")
+        self.proc = subprocess.Popen(args, stdout=self._log_fh, stderr=subprocess.STDOUT, env=self.env, cwd=REPO,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/login", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"server did not start: {self.log.read_text(errors='replace')[-3000:]}")
+
+    def kill9(self) -> None:
+        """SIGKILL the server process only (its analysis workers must notice and stop by themselves)."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        if getattr(self, "_log_fh", None):
+            self._log_fh.close()
+
+
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server_db(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """None (SQLite in the data directory) or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_server").create_database()

@@ -176,9 +176,11 @@ def _run_pending(
         if n_workers == 0:
             log.warning("the Dask scheduler has no workers yet; videos wait until one connects")
         run_tag = uuid.uuid4().hex[:8]
+        # local workers share this terminal: hide MediaPipe's C++ logs unless the application logs at INFO (-v)
+        quiet = scheduler is None and logging.getLogger().getEffectiveLevel() > logging.INFO
         futures = {
             client.submit(analyze_job, job, str(out), analyze=analyze, settings=settings, annotate=annotate,
-                          key=f"backtorun-analyze-{job.id}-{run_tag}", pure=False): job
+                          quiet_native_logs=quiet, key=f"backtorun-analyze-{job.id}-{run_tag}", pure=False): job
             for job in pending
         }
         for done, fut in enumerate(as_completed(futures, loop=client.loop), start=1):

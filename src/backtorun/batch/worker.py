@@ -7,16 +7,18 @@ disk) surface as task errors, which the runner records the same way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import logging
 import os
 import resource
 import socket
+import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator
 
 from backtorun.batch.jobs import VideoJob
 from backtorun.batch.outputs import (
@@ -83,6 +85,29 @@ def error_record(exc: BaseException) -> dict[str, Any]:
     return rec
 
 
+@contextlib.contextmanager
+def native_stderr_silenced(enabled: bool) -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null while MediaPipe/TFLite run (their C++ logs ignore Python logging).
+
+    Safe in a batch worker, which runs one task at a time in its own process; Python errors are still captured
+    in the video's record.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def analyze_job(
     job: VideoJob,
     out_dir: str,
@@ -90,8 +115,12 @@ def analyze_job(
     analyze: AnalyzeFn | None = None,
     settings: Any = None,
     annotate: bool = True,
+    quiet_native_logs: bool = False,
 ) -> dict[str, Any]:
-    """Analyse ``job.video`` into ``out_dir/<job.id>`` and return its record (also saved as done/error JSON)."""
+    """Analyse ``job.video`` into ``out_dir/<job.id>`` and return its record (also saved as done/error JSON).
+
+    ``quiet_native_logs`` hides MediaPipe's C++ log lines (they would scribble over the batch's progress bar).
+    """
     started = time.perf_counter()
     out = Path(out_dir)
     fn = analyze if analyze is not None else default_analyze()
@@ -108,8 +137,9 @@ def analyze_job(
     }
     work = new_work_dir(out, job.id)
     try:
-        analysis = fn(job.video, work, view=job.view, height_cm=job.height_cm, speed_mps=job.speed_mps,
-                      settings=settings, progress=None, annotate=annotate)
+        with native_stderr_silenced(quiet_native_logs):
+            analysis = fn(job.video, work, view=job.view, height_cm=job.height_cm, speed_mps=job.speed_mps,
+                          settings=settings, progress=None, annotate=annotate)
         if not (work / ANALYSIS_FILE).exists():
             write_json_atomic(work / ANALYSIS_FILE, analysis.to_json_dict())
         record.update(status="ok", **_record_of(analysis))

@@ -41,7 +41,7 @@ def analyze(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     view: str = typer.Option("auto", "--view", help="auto, side or rear."),
     height_cm: Optional[float] = typer.Option(None, "--height-cm", help="Runner's height in cm (for cm values)."),
-    speed: Tuple[str, str] = typer.Option((None, None), "--speed", show_default=False,
+    speed: Optional[Tuple[str, str]] = typer.Option(None, "--speed", show_default=False,
                                           help="Belt speed: VALUE UNIT (km/h, mph, m/s, min/km, min/mi)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of keypoint inputs that do not store one."),
     no_video: bool = typer.Option(False, "--no-video", help="Skip the annotated video."),

@@ -73,8 +73,21 @@ _UNIT_SUFFIXES = {"_spm": "spm", "_ms": "ms", "_s": "s", "_cm": "cm", "_m": "m",
                   "_nm": "N·m", "_n": "N", "_bpm": "bpm"}
 
 
+_KEY = re.compile(r"^([a-z][a-z0-9_]*)(.*)$")
+
+
+def _split_key(name: str) -> tuple[str, str]:
+    """"hip_extension_deg (L)" → ("hip_extension_deg", " (L)"); "with findings" → ("with findings", "")."""
+    m = _KEY.match(name)
+    if m and "_" in m.group(1):
+        return m.group(1), m.group(2)
+    return name, ""
+
+
 def unit_of(name: str, ranges: Mapping[str, Any] | None = None) -> str:
-    name = name.partition(" (")[0]
+    name, rest = _split_key(name)
+    if "share" in rest:
+        return "%"
     if ranges and name in ranges and ranges[name].get("unit") is not None:
         return str(ranges[name]["unit"])
     for suffix, unit in _UNIT_SUFFIXES.items():
@@ -84,17 +97,16 @@ def unit_of(name: str, ranges: Mapping[str, Any] | None = None) -> str:
 
 
 def label_of(name: str, ranges: Mapping[str, Any] | None = None) -> str:
-    base_name, paren, rest = name.partition(" (")
-    if paren:
-        return f"{label_of(base_name, ranges)} ({rest}"
-    if ranges and name in ranges and ranges[name].get("label"):
-        return str(ranges[name]["label"])
-    base = name
+    """Readable label of a metric key; extra words after the metric name are kept ("… (L)", "… L–R difference")."""
+    base_name, rest = _split_key(name)
+    if ranges and base_name in ranges and ranges[base_name].get("label"):
+        return str(ranges[base_name]["label"]) + rest
+    base = base_name
     for suffix in sorted(_UNIT_SUFFIXES, key=len, reverse=True):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
             break
-    return base.replace("_", " ").strip().capitalize()
+    return base.replace("_", " ").strip().capitalize() + rest
 
 
 def fmt_number(value: Any, digits: int | None = None) -> str:
@@ -117,24 +129,34 @@ def fmt_number(value: Any, digits: int | None = None) -> str:
 
 
 def fmt_quantity(name: str, value: Any, ranges: Mapping[str, Any] | None = None) -> str:
+    """A value with its unit from the key's suffix; strings (e.g. thresholds "< 10°") are shown as given."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt_quantity(name, x, ranges) for x in value)
     unit = unit_of(name, ranges)
-    text = fmt_number(value) if not isinstance(value, str) else value
+    if unit == "%" and "share" in _split_key(name)[1] and isinstance(value, (int, float)):
+        value = 100.0 * float(value)
+    text = fmt_number(value)
     if text == "—" or not unit:
         return text
     return f"{text}{unit}" if unit in ("°", "%") else f"{text} {unit}"
 
 
-def fmt_pairs(d: Mapping[str, Any] | None, ranges: Mapping[str, Any]) -> list[str]:
-    """{"cadence_spm": 158.2} → ["Cadence 158 spm"]; nested per-side values become "L … / R …"."""
+def fmt_pairs(d: Mapping[str, Any] | None, ranges: Mapping[str, Any],
+              thresholds: Mapping[str, Any] | None = None) -> list[str]:
+    """{"cadence_spm": 158.2} → ["Cadence 158 spm"]; with thresholds: "Cadence 158 spm (threshold < 164 spm)"."""
     out = []
     for k, v in (d or {}).items():
         if isinstance(v, Mapping):
             inner = ", ".join(f"{sk} {fmt_quantity(k, sv, ranges)}" for sk, sv in v.items())
-            out.append(f"{label_of(k, ranges)}: {inner}")
-        elif isinstance(v, (list, tuple)):
-            out.append(f"{label_of(k, ranges)}: " + ", ".join(fmt_quantity(k, x, ranges) for x in v))
+            text = f"{label_of(k, ranges)}: {inner}"
         else:
-            out.append(f"{label_of(k, ranges)} {fmt_quantity(k, v, ranges)}")
+            text = f"{label_of(k, ranges)} {fmt_quantity(k, v, ranges)}"
+        thr = (thresholds or {}).get(k)
+        if thr is not None:
+            text += f" (threshold {fmt_quantity(k, thr, ranges)})"
+        out.append(text)
     return out
 
 
@@ -173,7 +195,8 @@ def _finding_view(f: Finding, ranges: Mapping[str, Any], refs: _Refs) -> dict[st
         "code": f.code, "title": f.title, "text": f.text, "plain": f.plain_text or f.text,
         "domain": f.domain, "severity": f.severity, "status": f.status,
         "status_label": STATUS_LABELS.get(f.status, f.status), "side": f.side,
-        "values": fmt_pairs(f.values, ranges), "threshold": fmt_pairs(f.threshold, ranges),
+        "values": fmt_pairs(f.values, ranges), "threshold": [f"{label_of(k, ranges)} {fmt_quantity(k, v, ranges)}"
+                                                             for k, v in (f.threshold or {}).items()],
         "grade": f.evidence_grade, "sources": refs.cite(f.sources),
         "confidence_pct": None if f.confidence is None else round(100 * float(f.confidence)),
         "confidence_note": f.confidence_note, "conflict": f.conflicting_evidence, "experimental": f.experimental,
@@ -181,16 +204,20 @@ def _finding_view(f: Finding, ranges: Mapping[str, Any], refs: _Refs) -> dict[st
     }
 
 
+def _new_reasons(reasons: Iterable[Any]) -> list[str]:
+    """Reasons that add something to the values shown ("x = 3 does not meet > 5" repeats them)."""
+    return [str(r) for r in reasons or () if " does not meet " not in str(r) and " meets " not in str(r)]
+
+
 def _evidence_line(e: Mapping[str, Any], ranges: Mapping[str, Any]) -> str:
     """One rule's evidence for a pattern: "Title: detected — value (threshold …); reason"."""
     head = e.get("title") or humanise(e.get("code", ""))
     status = STATUS_LABELS.get(str(e.get("status")), str(e.get("status", "")))
     parts = [f"{head}: {status.lower()}"] if status else [head]
-    vals = fmt_pairs(e.get("values") or {}, ranges)
-    thr = fmt_pairs(e.get("threshold") or {}, ranges)
+    vals = fmt_pairs(e.get("values") or {}, ranges, e.get("threshold") or {})
     if vals:
-        parts.append("; ".join(vals) + (f" (threshold {'; '.join(thr)})" if thr else ""))
-    reasons = [str(r) for r in e.get("reasons") or ()]
+        parts.append("; ".join(vals))
+    reasons = _new_reasons(e.get("reasons") or ())
     if reasons:
         parts.append("; ".join(reasons))
     return " — ".join(parts)
@@ -212,7 +239,7 @@ def _pattern_view(p: Mapping[str, Any], ranges: Mapping[str, Any], refs: _Refs) 
     reasons = p.get("reasons") or p.get("reason") or p.get("note")
     if isinstance(reasons, (list, tuple)):
         # reasons repeat the evidence lines for patterns built by the findings engine; keep only new ones
-        reasons = "; ".join(r for r in map(str, reasons) if not any(r.split(": ", 1)[-1] in ln for ln in lines))
+        reasons = "; ".join(r for r in _new_reasons(reasons) if not any(r.split(": ", 1)[-1] in ln for ln in lines))
     return {
         "code": p.get("code", ""), "title": p.get("title") or humanise(p.get("code", "pattern")),
         "status": status, "status_label": STATUS_LABELS.get(status, status),
@@ -232,8 +259,9 @@ def _outcome_views(findings: Mapping[str, Any] | None, ranges: Mapping[str, Any]
             continue
         status = str(o.get("status", ""))
         out.append({"title": o.get("title") or humanise(o.get("code", "")), "status": status,
-                    "status_label": STATUS_LABELS.get(status, status), "values": fmt_pairs(o.get("values"), ranges),
-                    "confidence_note": "; ".join(map(str, o.get("reasons") or ()))})
+                    "status_label": STATUS_LABELS.get(status, status),
+                    "values": fmt_pairs(o.get("values"), ranges, o.get("threshold") or {}),
+                    "confidence_note": "; ".join(_new_reasons(o.get("reasons") or ()))})
     return out
 
 
@@ -712,8 +740,7 @@ def build_view(e: Evaluation, *, out_dir: Path, asset_dir: Path, plots: Mapping[
         plan["metronome"] = {"src": _relative(wav, out_dir), "name": wav.name} if wav.is_file() else None
     plot_list = [{"name": k, "src": _relative(p, out_dir), "caption": PLOT_CAPTIONS.get(k, humanise(k))}
                  for k, p in plots.items() if p is not None]
-    keyframes = [{"view": v, "src": _relative(p, out_dir),
-                  "caption": f"{v.capitalize()} view: {humanise(p.stem)} with the detected skeleton"}
+    keyframes = [{"view": v, "src": _relative(p, out_dir), "caption": f"{v.capitalize()} view: {_frame_name(p.stem)}"}
                  for v, p in keyframe_paths(e, asset_dir)]
     quality = [dict(f, view=c["title"]) for c in captures for f in c["flags"]]
     return {
@@ -747,6 +774,17 @@ def build_view(e: Evaluation, *, out_dir: Path, asset_dir: Path, plots: Mapping[
         "settings": _generic(dict(e.settings)) if e.settings else None,
         "runner": _runner_view(e, detected, plan),
     }
+
+
+_EVENT_NAMES = {"IC": "initial contact", "TO": "toe-off", "MS": "midstance"}
+
+
+def _frame_name(stem: str) -> str:
+    """"IC_L" → "initial contact, left"; other names are humanised."""
+    m = re.match(r"^(IC|TO|MS)_([LR])$", stem)
+    if m:
+        return f"{_EVENT_NAMES[m.group(1)]}, {'left' if m.group(2) == 'L' else 'right'}"
+    return humanise(stem)
 
 
 PLOT_CAPTIONS = {

@@ -24,7 +24,6 @@ import csv
 import io
 import math
 import re
-import statistics
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
@@ -201,7 +200,3 @@ def parse_csv(data: bytes, *, source_file: str, sha256: str, tz: tzinfo | None =
         raise CsvReadError(f"CSV ({layout} layout) has no readable activity rows"
                            + (f": {problems[0]}" if problems else ""))
     return sessions, problems
-
-
-def mean_or_none(vals: list[float]) -> float | None:
-    return statistics.fmean(vals) if vals else None

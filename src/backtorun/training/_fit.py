@@ -8,19 +8,16 @@ stored in mm, stance time in ms. Times are UTC; the activity message's ``local_t
 from __future__ import annotations
 
 import io
-import logging
 import math
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import fitdecode
-import numpy as np
 import pandas as pd
 
 from backtorun.training.model import RunningDynamics, Session
-
-log = logging.getLogger(__name__)
 
 SEMICIRCLE_TO_DEG = 180.0 / 2**31
 _TREADMILL_SUB_SPORTS = {"treadmill", "indoor_running", "indoor_walking", "virtual_activity"}
@@ -92,15 +89,9 @@ def _decode(data: bytes) -> _Decoded:
         raise FitReadError("FIT checksum mismatch: the file is corrupted; re-export it from the watch or app") from exc
     except fitdecode.FitHeaderError as exc:
         raise FitReadError(f"not a valid FIT file (bad header: {str(exc)[:80]})") from exc
-    except (fitdecode.FitError, ValueError, KeyError, IndexError, struct_error()) as exc:
+    except (fitdecode.FitError, ValueError, KeyError, IndexError, struct.error) as exc:
         raise FitReadError(f"FIT file cannot be decoded ({exc.__class__.__name__}: {str(exc)[:80]})") from exc
     return out
-
-
-def struct_error() -> type[Exception]:
-    import struct
-
-    return struct.error
 
 
 def read_fit_records(data: bytes) -> pd.DataFrame:
@@ -286,7 +277,3 @@ def parse_fit(data: bytes, *, source_file: str, sha256: str) -> list[Session]:
             dynamics=_dynamics(s, in_sess) if kind in ("run", "walk") else None,
             source_file=source_file, source_format="fit", file_sha256=sha256, notes=tuple(notes)))
     return out
-
-
-def as_float_array(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)

@@ -8,13 +8,11 @@ the result. All state is in the database; ``recover_jobs`` at startup handles jo
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import importlib
 import json
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from pathlib import Path
@@ -48,17 +46,13 @@ class JobRunner(Protocol):
 
 
 def _worker_init(nice: int, parent_pid: int) -> None:
-    """Runs once in each worker process: lower priority, die with the server (kill -9 included)."""
+    """Runs once in each worker process: lower priority, exit when the server is gone (kill -9 included)."""
     try:
         os.nice(nice)
     except OSError:
         log.debug("could not lower worker priority")
-    try:  # Linux: SIGKILL this worker when the parent dies
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        log.debug("prctl unavailable; relying on the parent watchdog")
-
+    # No PR_SET_PDEATHSIG: it fires when the *thread* that started the worker exits, and the pool starts
+    # workers from short-lived request threads. A watchdog thread notices the parent's death within a second.
     def watchdog() -> None:
         while True:
             if os.getppid() != parent_pid:
@@ -188,15 +182,15 @@ def run_pipeline(*, evaluation_id: int, side_video: Path | None, rear_video: Pat
         return evaluation.to_json_dict()
     from backtorun.services.analysis import analyze_video_file
 
-    result: dict[str, Any] = {"schema": "backtorun.web-analysis/1", "analyses": {}}
+    result: dict[str, Any] = {"schema": "backtorun.web-analysis/1", "side": None, "rear": None}
     videos = [(v, p) for v, p in (("side", side_video), ("rear", rear_video)) if p is not None]
     for i, (view, path) in enumerate(videos):
-        def sub(stage: str, frac: float, _i: int = i) -> None:
-            progress(f"{view} video: {stage}", (_i + frac) / len(videos))
+        def frames(done: int, total: int, _i: int = i, _view: str = view) -> None:
+            progress(f"{_view} video: pose estimation", (_i + (done / total if total else 0.0)) / len(videos))
 
         analysis = analyze_video_file(path, out_dir / view, view=view, height_cm=height_cm, speed_mps=speed_mps,
-                                      progress=sub)
-        result["analyses"][view] = analysis.to_json_dict()
+                                      progress=frames)
+        result[view] = analysis.to_json_dict()
     (out_dir / "evaluation.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result
 
