@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import cv2
 import numpy as np
 
 from backtorun.errors import VideoUnreadable
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 class Frame:
     index: int  # 0-based, sequential decode (presentation) order
     time_s: float  # presentation time from the container, relative to the first frame
-    rgb: np.ndarray  # (H, W, 3) uint8, rotation applied
+    rgb: np.ndarray  # (H, W, 3) uint8, rotation applied (and scaled down when ``max_side`` was given)
+    scale: float = 1.0  # rgb pixels per displayed-video pixel
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,18 @@ def check_complete(path: str | Path, index: FrameIndex) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: FrameIndex | None) -> Iterator[Frame]:
+def _shrink(img: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
+    h, w = img.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return img, 1.0
+    s = max_side / float(max(h, w))
+    factor = 1.0 / s
+    interp = cv2.INTER_AREA if abs(factor - round(factor)) < 1e-6 else cv2.INTER_LINEAR
+    return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp), s
+
+
+def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: FrameIndex | None,
+            max_side: int | None = None) -> Iterator[Frame]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
@@ -227,7 +240,8 @@ def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: Fram
                     continue
                 if stop_frame is not None and i >= stop_frame:
                     break
-                yield Frame(index=i, time_s=float(t), rgb=rotate_image(frame.to_ndarray(format="rgb24"), rot))
+                rgb, scale = _shrink(rotate_image(frame.to_ndarray(format="rgb24"), rot), max_side)
+                yield Frame(index=i, time_s=float(t), rgb=rgb, scale=scale)
                 n_out += 1
         except av.error.FFmpegError as exc:
             if n_out == 0 and start_frame == 0:
@@ -290,19 +304,20 @@ def _put_final(q: queue.Queue, stop: threading.Event, item: object) -> None:
 
 
 def iter_frames(path: str | Path, *, max_frames: int | None = None, start_frame: int = 0,
-                stop_frame: int | None = None, prefetch: int = 0, index: FrameIndex | None = None
-                ) -> Iterator[Frame]:
+                stop_frame: int | None = None, prefetch: int = 0, index: FrameIndex | None = None,
+                max_side: int | None = None) -> Iterator[Frame]:
     """Decode frames one by one (streamed: memory does not grow with video length).
 
     start_frame/stop_frame select ``[start, stop)`` by global frame index (a seek to the preceding key frame,
     then exact by timestamp, so indices and times are the same as in a full sequential decode).
     prefetch > 0 decodes that many frames ahead in a background thread.
+    max_side scales frames down (in the decoding thread) so the longer side is at most that many pixels.
     Raises VideoUnreadable when the file cannot be opened or no frame can be decoded.
     """
     path = Path(path)
     if max_frames is not None:
         stop_frame = start_frame + max_frames if stop_frame is None else min(stop_frame, start_frame + max_frames)
-    gen = _decode(path, start_frame=start_frame, stop_frame=stop_frame, index=index)
+    gen = _decode(path, start_frame=start_frame, stop_frame=stop_frame, index=index, max_side=max_side)
     if prefetch > 0:
         return _prefetched(gen, prefetch)
     return gen

@@ -61,7 +61,7 @@ class _RunningMetrics:
 def _open_writer(path: Path, width: int, height: int, fps: float) -> tuple[av.container.OutputContainer, av.VideoStream, str]:
     rate = max(1, int(round(fps)))
     container = av.open(str(path), mode="w")
-    for codec, options in (("libx264", {"preset": "veryfast", "crf": "23"}), ("mpeg4", {"qscale": "4"})):
+    for codec, options in (("libx264", {"preset": "superfast", "crf": "23"}), ("mpeg4", {"qscale": "4"})):
         try:
             stream = container.add_stream(codec, rate=rate)
         except (av.error.FFmpegError, ValueError, KeyError) as exc:
@@ -93,12 +93,12 @@ def _mark_event(img: np.ndarray, e: GaitEvent, xy: np.ndarray | None, scale: flo
 
 
 def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: GaitEvents | Iterable[GaitEvent],
-                          out_path: str | Path, *, max_side: int | None = 1280, grab: Iterable[int] = (),
+                          out_path: str | Path, *, max_side: int | None = 960, grab: Iterable[int] = (),
                           progress: ProgressCallback | None = None) -> tuple[Path, dict[int, np.ndarray]]:
     """Write the annotated MP4 to ``out_path``; returns (path, {frame index: original RGB frame} for ``grab``).
 
     max_side: the output is scaled down so its longer side is at most this many pixels (None: full size).
-    grab: frame indices whose original (unannotated) frames are returned, e.g. for key-frame pictures.
+    grab: frame indices whose unannotated frames (at the output size) are returned, e.g. for key frames.
     """
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.stem + ".part" + out_path.suffix)
@@ -113,19 +113,19 @@ def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: Gait
     active: list[GaitEvent] = []
     done = 0
     try:
-        for frame in iter_frames(video_path, prefetch=2):
+        for frame in iter_frames(video_path, prefetch=3, max_side=max_side):
             img = frame.rgb
             if frame.index in want:
                 grabbed[frame.index] = img.copy()
             h, w = img.shape[:2]
             if container is None:
-                ow, oh = _target_size(w, h, max_side)
+                ow, oh = _target_size(w, h, None)
                 container, stream, codec = _open_writer(tmp, ow, oh, pose.fps or 30.0)
                 log.info("annotated video: %dx%d, %s", ow, oh, codec)
             assert stream is not None
             ow, oh = stream.width, stream.height
             if (ow, oh) != (w, h):
-                img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)
+                img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_LINEAR)
             sx, sy = ow / float(pose.width), oh / float(pose.height)
             scale = max(0.5, min(ow, oh) / 720.0)
             r = row_of.get(frame.index)
