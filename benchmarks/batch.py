@@ -29,6 +29,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="video to copy (default: mini_run.mp4)")
     p.add_argument("--copies", type=int, default=4, help="number of copies analysed per worker count")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="alternate the worker counts this many times (1,2,1,2…) and report the median")
     p.add_argument("--no-annotate", action="store_true", help="skip the annotated video")
     p.add_argument("--fake", action="store_true", help="use the fake analysis (checks the plumbing, no MediaPipe)")
     p.add_argument("--keep", type=Path, default=None, help="keep inputs and outputs in this folder")
@@ -54,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(args.video, inputs / f"{args.video.stem}_{i:02d}{args.video.suffix}")
     print(f"{args.copies} copies of {args.video.name}; CPU cores: {os.cpu_count()}; "
           f"load average before: {os.getloadavg()[0]:.2f}")
-    results: dict[int, float] = {}
+    results: dict[int, list[float]] = {n: [] for n in args.workers}
     try:
-        for n in args.workers:
+        for n in [n for _ in range(args.repeat) for n in args.workers]:
             out = root / f"out_w{n}"
             shutil.rmtree(out, ignore_errors=True)
             load_before = os.getloadavg()[0]
@@ -65,20 +67,27 @@ def main(argv: list[str] | None = None) -> int:
             wall_s = time.perf_counter() - started
             per_video = [float(r["elapsed_s"]) for r in report.rows if r["elapsed_s"] != ""]
             rss = [float(r["worker_peak_rss_mb"]) for r in report.rows if r["worker_peak_rss_mb"] != ""]
+            cpu = [float(r["cpu_s"]) for r in report.rows if r["cpu_s"] != ""]
             vpm = 60.0 * report.n_ok / wall_s if wall_s > 0 else float("nan")
-            results[n] = vpm
+            results[n].append(vpm)
             print(f"workers={n}: {report.n_ok} ok, {report.n_failed} failed in {wall_s:.1f} s wall "
-                  f"-> {vpm:.2f} videos/min; per video {statistics.mean(per_video):.1f} s mean inside the worker; "
+                  f"-> {vpm:.2f} videos/min; per video {statistics.mean(per_video):.1f} s wall and "
+                  f"{statistics.mean(cpu):.1f} s CPU mean inside the worker "
+                  f"({sum(cpu) / max(sum(per_video), 1e-9):.2f} cores busy per video); "
                   f"worker peak RSS {max(rss):.0f} MiB; load average at start {load_before:.2f}")
             for row in report.failures:
                 print(f"  failed {row['id']}: {row['error']}")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    base = results.get(min(results)) if results else None
-    for n, vpm in sorted(results.items()):
-        if base and n != min(results):
-            print(f"speed-up {n} vs {min(results)} worker(s): {vpm / base:.2f}x")
+    medians = {n: statistics.median(v) for n, v in results.items() if v}
+    if not medians:
+        return 1
+    first = min(medians)
+    for n, vpm in sorted(medians.items()):
+        print(f"workers={n}: median {vpm:.2f} videos/min over {len(results[n])} run(s)")
+        if n != first and medians[first] > 0:
+            print(f"speed-up {n} vs {first} worker(s): {vpm / medians[first]:.2f}x")
     return 0
 
 

@@ -5,7 +5,9 @@
 Each phase runs in its own subprocess so that its peak memory (ru_maxrss) is its own:
 
 * end_to_end   ``backtorun.services.analysis.analyze_video_file`` if it exists, else ``estimate_pose``
-               (the line says which), frames per second over the clip's frames.
+               (the line says which), frames per second over the clip's frames: with all outputs
+               (annotated video included, as ``backtorun analyze`` does) and without the annotated video.
+* pose_stage   ``backtorun.pose.estimate_pose`` alone (parallel segments, runner tracking).
 * plain_loop   a plain sequential loop: PyAV decode (default settings) → rgb24 → MediaPipe Pose
                (model_complexity=1, video mode), one frame after the other. Inside it the time spent in
                MediaPipe alone gives pose_s_per_frame.
@@ -48,7 +50,17 @@ def _quiet_native_logs() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def phase_end_to_end(video: Path, workers: int | None) -> dict:
+def phase_pose_stage(video: Path, workers: int | None) -> dict:
+    from backtorun.pose import estimate_pose
+
+    t0 = time.perf_counter()
+    series = estimate_pose(video, workers=workers)
+    wall = time.perf_counter() - t0
+    return {"what": "backtorun.pose.estimate_pose", "frames": series.n_frames, "wall_s": wall,
+            "fps": series.n_frames / wall, "peak_rss_mb": _peak_rss_mb()}
+
+
+def phase_end_to_end(video: Path, workers: int | None, annotate: bool = True) -> dict:
     try:
         from backtorun.services import analysis as svc  # type: ignore[attr-defined]
 
@@ -62,13 +74,16 @@ def phase_end_to_end(video: Path, workers: int | None) -> dict:
         t0 = time.perf_counter()
         if fn is not None:
             params = inspect.signature(fn).parameters
-            kwargs = {}
+            kwargs: dict = {}
             for name in ("out_dir", "out"):
                 if name in params:
                     kwargs[name] = Path(tmp)
                     break
+            if "annotate" in params:
+                kwargs["annotate"] = annotate
             fn(video, **kwargs)
-            what = f"backtorun.services.analysis.analyze_video_file({', '.join(kwargs)})"
+            what = "analyze_video_file(" + ", ".join(f"{k}={'DIR' if k.startswith('out') else v}"
+                                                     for k, v in kwargs.items()) + ")"
         else:
             estimate_pose(video, workers=workers)
             what = "backtorun.pose.estimate_pose (services.analysis.analyze_video_file not available)"
@@ -110,7 +125,7 @@ def phase_decode_only(video: Path) -> dict:
             "decode_cpu_s_per_frame": (time.process_time() - c0) / n, "peak_rss_mb": _peak_rss_mb()}
 
 
-def phase_long_video(video: Path, minutes: float, workers: int | None) -> dict:
+def phase_long_video(video: Path, minutes: float, workers: int | None, stage: str) -> dict:
     import psutil
 
     from backtorun.pose import estimate_pose, read_video_info
@@ -134,7 +149,17 @@ def phase_long_video(video: Path, minutes: float, workers: int | None) -> dict:
         th = threading.Thread(target=sample, daemon=True)
         th.start()
         t0 = time.perf_counter()
-        series = estimate_pose(long, workers=workers, progress=lambda d, t: done.__setitem__(0, d))
+        what = "estimate_pose"
+        if stage == "analyze":
+            from backtorun.services.analysis import analyze_video_file
+
+            analysis = analyze_video_file(long, Path(tmp) / "out",
+                                          progress=lambda d, t: done.__setitem__(0, max(done[0], d)))
+            n_done, minutes = analysis.video.n_frames, analysis.video.n_frames / analysis.video.fps / 60.0
+            what = "analyze_video_file (all outputs)"
+        else:
+            series = estimate_pose(long, workers=workers, progress=lambda d, t: done.__setitem__(0, d))
+            n_done, minutes = series.n_frames, series.duration_s / 60.0
         wall = time.perf_counter() - t0
         stop.set()
         th.join()
@@ -142,8 +167,8 @@ def phase_long_video(video: Path, minutes: float, workers: int | None) -> dict:
     for q in (0.25, 0.5, 0.75, 1.0):
         at = [rss for d, rss in samples if d <= q * n_total]
         quarters.append(round(max(at), 1) if at else None)
-    return {"repeats": repeats, "frames": series.n_frames, "video_minutes": series.duration_s / 60.0,
-            "wall_s": wall, "fps": series.n_frames / wall, "rss_before_mb": rss_before,
+    return {"what": what, "repeats": repeats, "frames": n_done, "video_minutes": minutes,
+            "wall_s": wall, "fps": n_done / wall, "rss_before_mb": rss_before,
             "rss_peak_by_quarter_mb": quarters, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -154,7 +179,7 @@ def phase_long_video(video: Path, minutes: float, workers: int | None) -> dict:
 
 def _run_child(phase: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--video", str(args.video),
-           "--long-minutes", str(args.long_minutes)]
+           "--long-minutes", str(args.long_minutes), "--long-stage", args.long_stage]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
@@ -170,15 +195,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     ap.add_argument("--long-minutes", type=float, default=10.0)
     ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument("--only-long", action="store_true", help="run only the long-video memory check")
+    ap.add_argument("--long-stage", choices=("pose", "analyze"), default="analyze",
+                    help="long video through estimate_pose only, or the whole analysis with all outputs")
     ap.add_argument("--workers", type=int, default=None, help="estimate_pose workers (default: one per core)")
     ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     _quiet_native_logs()
     if args.phase:
         fn = {"end_to_end": lambda: phase_end_to_end(args.video, args.workers),
+              "end_to_end_no_video": lambda: phase_end_to_end(args.video, args.workers, annotate=False),
+              "pose_stage": lambda: phase_pose_stage(args.video, args.workers),
               "plain_loop": lambda: phase_plain_loop(args.video),
               "decode_only": lambda: phase_decode_only(args.video),
-              "long_video": lambda: phase_long_video(args.video, args.long_minutes, args.workers)}[args.phase]
+              "long_video": lambda: phase_long_video(args.video, args.long_minutes, args.workers,
+                                                     args.long_stage)}[args.phase]
         sys.stdout.write(json.dumps(fn()) + "\n")
         return 0
 
@@ -188,28 +219,37 @@ def main(argv: list[str] | None = None) -> int:
         cores = os.cpu_count() or 1
     out = sys.stdout.write
     out(f"clip: {args.video}  cores: {cores}  load average at start: {os.getloadavg()[0]:.2f}\n")
+    if not args.only_long:
+        _speed(args, out)
+    if not args.skip_long:
+        lv = _run_child("long_video", args)
+        out(f"long video      {lv['video_minutes']:.1f} min ({lv['frames']} frames, clip × {lv['repeats']}) "
+            f"through {lv['what']} in {lv['wall_s']:.0f} s = {lv['fps']:.1f} frames/s; RSS before "
+            f"{lv['rss_before_mb']:.0f} MB, peak by quarter {lv['rss_peak_by_quarter_mb']} MB, "
+            f"peak {lv['peak_rss_mb']:.0f} MB (limit 1536 MB)\n")
+    out(f"load average at end: {os.getloadavg()[0]:.2f}\n")
+    return 0
+
+
+def _speed(args: argparse.Namespace, out) -> None:  # type: ignore[no-untyped-def]
     e2e = _run_child("end_to_end", args)
+    e2e_nv = _run_child("end_to_end_no_video", args)
+    pst = _run_child("pose_stage", args)
     plain = _run_child("plain_loop", args)
     dec = _run_child("decode_only", args)
     ceiling = 2.0 / (dec["decode_s_per_frame"] + plain["pose_s_per_frame"])
-    out(f"end-to-end      {e2e['fps']:7.1f} frames/s  ({e2e['frames']} frames in {e2e['wall_s']:.2f} s; "
-        f"{e2e['what']})  peak RSS {e2e['peak_rss_mb']:.0f} MB\n")
+    for label, r in (("end-to-end", e2e), ("  no video", e2e_nv), ("pose stage", pst)):
+        out(f"{label:<15} {r['fps']:7.1f} frames/s  ({r['frames']} frames in {r['wall_s']:.2f} s; {r['what']})  "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB\n")
     out(f"plain loop      {plain['fps']:7.1f} frames/s  (sequential PyAV decode → MediaPipe)  "
         f"peak RSS {plain['peak_rss_mb']:.0f} MB\n")
     out(f"decode only     {1000 * dec['decode_s_per_frame']:7.2f} ms/frame wall "
         f"({1000 * dec['decode_cpu_s_per_frame']:.2f} ms CPU)  peak RSS {dec['peak_rss_mb']:.0f} MB\n")
     out(f"pose only       {1000 * plain['pose_s_per_frame']:7.2f} ms/frame (MediaPipe process() in the plain loop)\n")
     out(f"2-core ceiling  {ceiling:7.1f} frames/s  = 2 / (decode + pose)\n")
-    out(f"ratios          end-to-end / plain = {e2e['fps'] / plain['fps']:.2f}  (target ≥ 1.40);  "
-        f"end-to-end / ceiling = {e2e['fps'] / ceiling:.2f}  (target ≥ 0.85)\n")
-    if not args.skip_long:
-        lv = _run_child("long_video", args)
-        out(f"long video      {lv['video_minutes']:.1f} min ({lv['frames']} frames, clip × {lv['repeats']}) "
-            f"in {lv['wall_s']:.0f} s = {lv['fps']:.1f} frames/s; RSS before {lv['rss_before_mb']:.0f} MB, "
-            f"peak by quarter {lv['rss_peak_by_quarter_mb']} MB, peak {lv['peak_rss_mb']:.0f} MB "
-            f"(limit 1536 MB)\n")
-    out(f"load average at end: {os.getloadavg()[0]:.2f}\n")
-    return 0
+    for label, r in (("end-to-end", e2e), ("  no video", e2e_nv), ("pose stage", pst)):
+        out(f"ratios {label:<9} / plain = {r['fps'] / plain['fps']:.2f} (target ≥ 1.40);  "
+            f"/ ceiling = {r['fps'] / ceiling:.2f} (target ≥ 0.85)\n")
 
 
 if __name__ == "__main__":

@@ -80,21 +80,39 @@ def rear_camera(target_m: np.ndarray, *, distance_m: float = 3.0, height_m: floa
     return PinholeCamera(position_m=(tx - distance_m, h, tz), target_m=(tx, h, tz), **intrinsics)  # type: ignore[arg-type]
 
 
+def pixel_noise(shape: tuple[int, ...], *, sd_px: float, seed: int, fps: float | None = None,
+                cutoff_hz: float | None = None) -> np.ndarray:
+    """Gaussian pixel noise (frames × …), white or, with ``cutoff_hz``, low-pass filtered (zero-lag 4th-order
+    Butterworth) and rescaled to the same SD — closer to a pose model's slowly wandering errors."""
+    rng = np.random.default_rng(seed)
+    n = rng.normal(0.0, 1.0, size=shape)
+    if cutoff_hz is not None and fps is not None and cutoff_hz < fps / 2:
+        from scipy.signal import butter, filtfilt
+
+        b, a = butter(4, cutoff_hz / (fps / 2))
+        n = filtfilt(b, a, n, axis=0)
+        n /= n.std()
+    return sd_px * n
+
+
 def project_pose(points_m: np.ndarray, time_s: np.ndarray, camera: PinholeCamera, *, noise_px: float = 0.0,
-                 seed: int = 0, source: str = "validation", with_world: bool = True) -> PoseSeries:
+                 seed: int = 0, source: str = "validation", with_world: bool = True,
+                 noise_cutoff_hz: float | None = None) -> PoseSeries:
     """Project landmark trajectories (frames × 33 × 3, lab metres, NaN = absent) into a PoseSeries.
 
-    Present landmarks get visibility 1, absent ones NaN and visibility 0. ``noise_px`` adds independent
-    Gaussian pixel noise (SD in px) to every present coordinate, seeded for reproducibility. ``world_xyz`` is
-    filled MediaPipe-style: metres, hip-centred, in camera axes (x right, y down, z away from the camera).
+    Present landmarks get visibility 1, absent ones NaN and visibility 0. ``noise_px`` adds Gaussian pixel noise
+    (SD in px) to every present coordinate, seeded for reproducibility: independent per frame, or low-pass
+    filtered at ``noise_cutoff_hz``. ``world_xyz`` is filled MediaPipe-style: metres, hip-centred, in camera
+    axes (x right, y down, z away from the camera).
     """
     pts = np.asarray(points_m, float)
     if pts.ndim != 3 or pts.shape[1] != N_LANDMARKS or pts.shape[2] != 3:
         raise ValueError(f"points must be (frames, {N_LANDMARKS}, 3), got {pts.shape}")
     xy = camera.project(pts)
+    t_arr = np.asarray(time_s, float)
+    fps_est = float(1.0 / np.median(np.diff(t_arr))) if t_arr.size > 1 else None
     if noise_px > 0:
-        rng = np.random.default_rng(seed)
-        xy = xy + rng.normal(0.0, noise_px, size=xy.shape)
+        xy = xy + pixel_noise(xy.shape, sd_px=noise_px, seed=seed, fps=fps_est, cutoff_hz=noise_cutoff_hz)
     present = np.isfinite(xy).all(axis=2)
     vis = present.astype(float)
     world = None

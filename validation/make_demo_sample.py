@@ -42,8 +42,9 @@ video: no person was filmed for this project.
 - Files: `subject02_running_arms_ik.mot` (OpenSim inverse-kinematics output with 41 marker positions, 60 Hz,
   10 s) as distributed in the OpenSim repository, opensim-org/opensim-core,
   `Applications/Analyze/tests/resources/` (commit 0435b08).
-- Licence: Apache License 2.0 (opensim-core). Copyright the OpenSim developers / Stanford University. The
-  derived sample files are distributed under the same licence; this notice and the licence apply to them.
+- Licence: Apache License, Version 2.0 (https://www.apache.org/licenses/LICENSE-2.0), the licence of
+  opensim-core (copyright Stanford University and the OpenSim contributors). The derived sample files are
+  distributed under the same licence; they were modified from the source as described below.
 
 ## What was derived and how
 

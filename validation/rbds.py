@@ -185,6 +185,7 @@ class Truth:
     thigh_angle_deg: dict[str, np.ndarray]  # per frame
     thigh_extension_deg: dict[str, np.ndarray]  # per contact of that side (peak within TO ± window)
     hip_extension_deg: dict[str, np.ndarray]  # per contact: thigh relative to pelvis, same window
+    pelvic_drop_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per contact (M11)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def times(self, side: str, kind: str) -> np.ndarray:
@@ -213,6 +214,12 @@ def hip_flexion_sagittal_deg(kp: Keypoints3D, side: str) -> np.ndarray:
     x = np.einsum("ij,ij->i", d, kp.pelvis_axes[:, 0])
     y = np.einsum("ij,ij->i", d, kp.pelvis_axes[:, 1])
     return np.degrees(np.arctan2(-x, -y))
+
+
+def pelvic_obliquity_3d_deg(kp: Keypoints3D) -> np.ndarray:
+    """Frontal-plane angle of the hip-centre line to horizontal (deg), + when the RIGHT hip is lower."""
+    d = kp.points[:, SIDE_LANDMARKS["R"]["hip"]] - kp.points[:, SIDE_LANDMARKS["L"]["hip"]]
+    return np.degrees(np.arctan2(-d[:, 1], d[:, 2]))
 
 
 def compute_truth(kp: Keypoints3D, contacts: list[TruthEvent], *, window_s: float = 0.05) -> Truth:
@@ -245,9 +252,15 @@ def compute_truth(kp: Keypoints3D, contacts: list[TruthEvent], *, window_s: floa
             he.append(np.nanmax(hip[m]) if m.any() else np.nan)
         thigh_ext[side], hip_ext[side] = np.array(te), np.array(he)
     cadence = 60000.0 / np.nanmean(step) if np.isfinite(step).any() else float("nan")
+    obl = pelvic_obliquity_3d_deg(kp)
+    drop = []
+    for c in contacts:  # M11: peak swing-side-hip-lower obliquity between IC and mid-stance
+        m = (t >= c.ic_s) & (t <= 0.5 * (c.ic_s + c.to_s))
+        sign = 1.0 if c.side == "L" else -1.0
+        drop.append(float(np.nanmax(sign * obl[m])) if m.any() else np.nan)
     return Truth(contacts=contacts, step_time_ms=step, flight_time_ms=flight, cadence_spm=float(cadence),
                  vertical_oscillation_cm=np.array(vo), thigh_angle_deg=thigh, thigh_extension_deg=thigh_ext,
-                 hip_extension_deg=hip_ext, extras={"time_s": t})
+                 hip_extension_deg=hip_ext, pelvic_drop_deg=np.array(drop), extras={"time_s": t})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -290,14 +303,52 @@ def make_camera(kp: Keypoints3D, view: str = "side", *, distance_m: float = 3.0,
 
 
 def to_pose(kp: Keypoints3D, camera: PinholeCamera, *, fps: float | None = None, noise_px: float = 0.0,
-            seed: int = 0, source: str = "validation/rbds-markers") -> PoseSeries:
-    """Project the keypoints (optionally resampled to ``fps``) through ``camera`` into a PoseSeries."""
+            seed: int = 0, source: str = "validation/rbds-markers", noise_cutoff_hz: float | None = None,
+            occlude_far_leg: bool = False) -> PoseSeries:
+    """Project the keypoints (optionally resampled to ``fps``) through ``camera`` into a PoseSeries.
+
+    ``occlude_far_leg`` mimics a pose model behind the near leg: far-leg landmarks within
+    ``OCCLUSION_RADIUS_M`` (in the image, at the runner) of a near-leg segment get visibility
+    ``OCCLUDED_VISIBILITY`` and ``OCCLUDED_NOISE_M`` of extra pixel noise.
+    """
     pts, t = kp.points, kp.time_s
     if fps is not None and abs(fps - MARKER_FPS) > 1e-6:
         pts, t = resample(pts, t, fps)
-    pose = project_pose(pts, t, camera, noise_px=noise_px, seed=seed, source=source)
+    pose = project_pose(pts, t, camera, noise_px=noise_px, seed=seed, source=source, noise_cutoff_hz=noise_cutoff_hz)
+    if occlude_far_leg:
+        pose = occlude(pose, camera, near="L", seed=seed + 1)
     # keep the absolute time (project_pose starts at 0): analysis events are then on the force-plate clock
     return pose.replace(time_s=np.asarray(t, float))
+
+
+#: Occlusion model (D): how close, at the runner, a far-leg landmark must pass behind a near-leg segment.
+OCCLUSION_RADIUS_M = 0.06
+OCCLUDED_VISIBILITY = 0.3
+OCCLUDED_NOISE_M = 0.03
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ab = b - a
+    w = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-9), 0, 1)
+    return np.linalg.norm(p - (a + w[:, None] * ab), axis=1)
+
+
+def occlude(pose: PoseSeries, camera: PinholeCamera, *, near: str = "L", seed: int = 0) -> PoseSeries:
+    """Far-leg landmarks hidden behind the near leg: lower visibility and extra noise (see :func:`to_pose`)."""
+    far = "R" if near == "L" else "L"
+    px_per_m = camera.focal_px / float(np.linalg.norm(np.asarray(camera.target_m) - np.asarray(camera.position_m)))
+    radius = OCCLUSION_RADIUS_M * px_per_m
+    ln, lf = SIDE_LANDMARKS[near], SIDE_LANDMARKS[far]
+    segs = [("hip", "knee"), ("knee", "ankle"), ("ankle", "heel"), ("heel", "toe"), ("ankle", "toe")]
+    xy, vis = pose.xy.copy(), pose.visibility.copy()
+    rng = np.random.default_rng(seed)
+    for name in ("knee", "ankle", "heel", "toe"):
+        p = xy[:, lf[name]]
+        d = np.min([_segment_distance(p, xy[:, ln[a]], xy[:, ln[b]]) for a, b in segs], axis=0)
+        hidden = d < radius
+        vis[hidden, lf[name]] = OCCLUDED_VISIBILITY
+        xy[hidden, lf[name]] += rng.normal(0.0, OCCLUDED_NOISE_M * px_per_m, size=(int(hidden.sum()), 2))
+    return pose.replace(xy=xy, visibility=vis)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -332,6 +383,7 @@ class TrialScore:
             "ic_mae_ms": g("ic_ms", "mae"), "ic_bias_ms": g("ic_ms", "bias"),
             "to_mae_ms": g("to_ms", "mae"), "to_bias_ms": g("to_ms", "bias"),
             "contact_time_bias_ms": g("contact_time_ms", "bias"), "contact_time_mae_ms": g("contact_time_ms", "mae"),
+            "contact_time_table_bias_ms": g("contact_time_table_ms", "bias"),
             "flight_time_bias_ms": g("flight_time_ms", "bias"), "flight_time_mae_ms": g("flight_time_ms", "mae"),
             "cadence_error_spm": self.summary.get("cadence_spm", {}).get("error", float("nan")),
             "vertical_oscillation_error_cm": self.summary.get("vertical_oscillation_cm", {}).get("error", float("nan")),
@@ -356,6 +408,17 @@ def _stride_times(analysis: Any, pose: PoseSeries) -> pd.DataFrame:
         pos = np.clip(pos, 0, pose.n_frames - 1)
         df["start_s"] = pose.time_s[pos]
     return df
+
+
+def _row_contact(cs: list[TruthEvent], ics: np.ndarray, side: Any, start_s: float, tol: float) -> int:
+    """Index of the reference contact a stride row starts with: same foot, the row's IC within
+    [reference IC − tol, reference TO] (a late IC still belongs to its stance), or −1."""
+    for k, c in enumerate(cs):
+        if side in ("L", "R") and c.side != side:
+            continue
+        if c.ic_s - tol <= start_s <= c.to_s:
+            return k
+    return -1
 
 
 def score_analysis(analysis: Any, pose: PoseSeries, truth: Truth, *, tolerance_s: float = EVENT_TOLERANCE_S,
@@ -408,14 +471,25 @@ def score_analysis(analysis: Any, pose: PoseSeries, truth: Truth, *, tolerance_s
     if len(strides) and "start_s" in strides.columns:
         pairs: dict[str, tuple[list[float], list[float]]] = {}
         for _, row in strides.iterrows():
-            side = row.get("side")
-            k = int(np.argmin(np.abs(ics - row["start_s"]))) if ics.size else -1
-            if k < 0 or abs(ics[k] - row["start_s"]) > tolerance_s or (side in ("L", "R") and cs[k].side != side):
+            k = _row_contact(cs, ics, row.get("side"), float(row["start_s"]), tolerance_s)
+            if k < 0:
                 continue
+            if "contact_time_ms" in row:
+                pairs.setdefault("contact_time_table_ms", ([], []))
+                pairs["contact_time_table_ms"][0].append(float(row["contact_time_ms"]))
+                pairs["contact_time_table_ms"][1].append((cs[k].to_s - cs[k].ic_s) * 1000.0)
+            if "flight_time_ms" in row and k < truth.flight_time_ms.size:
+                pairs.setdefault("flight_time_table_ms", ([], []))
+                pairs["flight_time_table_ms"][0].append(float(row["flight_time_ms"]))
+                pairs["flight_time_table_ms"][1].append(float(truth.flight_time_ms[k]))
             if "vertical_oscillation_cm" in row and k < truth.vertical_oscillation_cm.size:
                 pairs.setdefault("vertical_oscillation_cm", ([], []))
                 pairs["vertical_oscillation_cm"][0].append(float(row["vertical_oscillation_cm"]))
                 pairs["vertical_oscillation_cm"][1].append(float(truth.vertical_oscillation_cm[k]))
+            if "pelvic_drop_deg" in row and k < truth.pelvic_drop_deg.size:
+                pairs.setdefault("pelvic_drop_deg", ([], []))
+                pairs["pelvic_drop_deg"][0].append(float(row["pelvic_drop_deg"]))
+                pairs["pelvic_drop_deg"][1].append(float(truth.pelvic_drop_deg[k]))
             if "thigh_extension_deg" in row and cs[k].side in ("L", "R"):
                 j = sum(1 for c in cs[:k] if c.side == cs[k].side)
                 ref = truth.thigh_extension_deg[cs[k].side]
@@ -511,10 +585,12 @@ def analyze(pose: PoseSeries, *, speed_mps: float | None, height_cm: float | Non
 
 
 def run_trial(data: TrialData, *, speed_mps: float | None, fps: float | None = None, noise_px: float = 0.0,
-              yaw_deg: float = 0.0, camera_height_m: float | None = None, seed: int = 0) -> TrialScore:
+              yaw_deg: float = 0.0, camera_height_m: float | None = None, seed: int = 0,
+              noise_cutoff_hz: float | None = None, occlude_far_leg: bool = False) -> TrialScore:
     """Project the trial through a side camera, analyse it with backtorun and score it."""
     cam = make_camera(data.keypoints, "side", yaw_deg=yaw_deg, height_m=camera_height_m)
-    pose = to_pose(data.keypoints, cam, fps=fps, noise_px=noise_px, seed=seed)
+    pose = to_pose(data.keypoints, cam, fps=fps, noise_px=noise_px, seed=seed, noise_cutoff_hz=noise_cutoff_hz,
+                   occlude_far_leg=occlude_far_leg)
     analysis = analyze(pose, speed_mps=speed_mps, height_cm=data.height_cm)
     score = score_analysis(analysis, pose, data.truth)
     clean = to_pose(data.keypoints, cam, fps=fps)  # geometry only: no noise

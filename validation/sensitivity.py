@@ -3,8 +3,10 @@
 One factor at a time from the baseline (RBDS noise-free marker keypoints, 150 fps, camera perpendicular, lens
 at hip height, 3 m), plus one "typical phone" combination (60 fps, 5 px noise, 10° yaw). Frame rates are
 simulated by resampling the 3D keypoints (cubic interpolation = instantaneous sampling; no motion blur).
-Noise is independent Gaussian pixel noise per landmark and frame (seeded), on a runner ≈ 880 px tall
-(1 px ≈ 2 mm at the runner).
+Noise is Gaussian pixel noise per landmark and frame (seeded), independent or low-pass filtered (slowly
+wandering, like a pose model's errors), on a runner ≈ 880 px tall (1 px ≈ 2 mm at the runner). The occlusion
+condition lowers the visibility of far-leg landmarks passing within 6 cm behind a near-leg segment to 0.3 and
+adds 3 cm of noise to them there.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ CONDITIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("noise", "noise SD 2 px", {"noise_px": 2.0}),
     ("noise", "noise SD 5 px", {"noise_px": 5.0}),
     ("noise", "noise SD 10 px", {"noise_px": 10.0}),
+    ("noise", "slow noise SD 5 px (low-pass 3 Hz)", {"noise_px": 5.0, "noise_cutoff_hz": 3.0}),
+    ("occlusion", "far leg behind near leg: visibility 0.3, +3 cm noise", {"occlude_far_leg": True}),
     ("yaw", "yaw 10°", {"yaw_deg": 10.0}),
     ("yaw", "yaw 20°", {"yaw_deg": 20.0}),
     ("height", "lens at 0.5 m", {"camera_height_m": 0.5}),

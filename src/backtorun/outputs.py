@@ -21,6 +21,8 @@ from backtorun.visuals.keyframes import pick_keyframes, render_keyframe, write_p
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
+#: Permissions of written files (mkstemp creates 0600; outputs are ordinary readable files).
+FILE_MODE = 0o644
 
 
 def _atomic_write(path: Path, text: str) -> Path:
@@ -28,6 +30,7 @@ def _atomic_write(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -40,6 +43,7 @@ def _atomic_save_pose(pose: PoseSeries, path: Path) -> Path:
     os.close(fd)
     try:
         pose.save(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,14 +91,28 @@ def write_analysis_outputs(analysis: GaitAnalysis, pose: PoseSeries, out_dir: st
     return paths
 
 
-def _grab_frames(video_path: str | Path, indices: list[int]) -> dict[int, object]:
+def _grab_frames(video_path: str | Path, indices: list[int], *, max_side: int = 1280) -> dict[int, object]:
+    """The frames ``indices`` (scaled to ``max_side``), decoding each stretch between key frames once."""
     from backtorun.pose.video import build_frame_index, iter_frames
 
     if not indices:
         return {}
     index = build_frame_index(video_path)
+    keys = sorted(index.keyframes) or [0]
+
+    def key_of(i: int) -> int:
+        return max((k for k in keys if k <= i), default=0)
+
+    runs: list[list[int]] = []
+    for i in sorted(set(indices)):
+        if runs and key_of(i) <= runs[-1][-1]:
+            runs[-1].append(i)  # no key frame in between: keep decoding forward
+        else:
+            runs.append([i])
+    want = set(indices)
     out: dict[int, object] = {}
-    for i in indices:
-        for frame in iter_frames(video_path, start_frame=i, stop_frame=i + 1, index=index):
+    for run in runs:
+        for frame in iter_frames(video_path, start_frame=run[0], stop_frame=run[-1] + 1, index=index,
+                                 max_side=max_side, only=want):
             out[frame.index] = frame.rgb
     return out

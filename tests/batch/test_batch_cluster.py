@@ -178,3 +178,16 @@ def test_unreachable_scheduler_is_a_config_error(folder: Path, tmp_path: Path, m
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         DaskAnalysisClient("tcp://127.0.0.1:9", connect_timeout_s=1)
     assert _summary(tmp_path / "out")["run1"]["status"] == "pending"
+
+
+def test_a_worker_that_dies_fails_its_video_only(folder: Path, tmp_path: Path):
+    import dask
+
+    out = tmp_path / "out"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # no retries on other workers
+        report = run_batch(folder, out, workers=1, analyze=functools.partial(fake_analyze, crash_on="run2.mp4"))
+    rows = _summary(out)
+    assert rows["run2"]["status"] == "failed" and rows["run2"]["error_type"] == "KilledWorker"
+    assert json.loads((out / "run2" / ERROR_FILE).read_text())["error_type"] == "KilledWorker"
+    assert rows["run1"]["status"] == rows["run3"]["status"] == "ok"  # the nanny restarted the worker
+    assert (report.n_ok, report.n_failed) == (2, 2)

@@ -102,3 +102,11 @@ def test_truncated_copy_is_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(VideoUnreadable, match="truncated") as err:
         check_complete(p, build_frame_index(p))
     assert "\n" not in str(err.value)
+
+
+def test_only_selected_frames_are_yielded(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "sel.mp4", _marked_frames(20), gop=5)
+    got = [(f.index, _frame_number(f.rgb)) for f in iter_frames(path, only={3, 11, 12}, start_frame=2)]
+    assert got == [(3, 3), (11, 11), (12, 12)]
+    small = next(iter(iter_frames(path, max_side=32)))
+    assert small.rgb.shape == (16, 32, 3) and small.scale == 0.5

@@ -19,7 +19,7 @@ from tests.report.evaluation_factory import make_analysis, make_evaluation
 
 
 def pdf_text(pdf: Path) -> str:
-    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True)
+    out = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True)
     return re.sub(r"\s+", " ", out.stdout)
 
 

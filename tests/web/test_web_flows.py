@@ -90,7 +90,8 @@ def test_forms_without_the_csrf_token_are_refused(world, tiny_video) -> None:
     with TestClient(world.app) as c:
         tok = login(c, "a@clinic.test")
         assert c.post("/patients", data={"name": "X"}).status_code == 403
-        assert c.post("/patients", data={"name": "X", "csrf_token": tok[:-1] + "A"}).status_code == 403
+        wrong = tok[:-1] + ("A" if tok[-1] != "A" else "B")
+        assert c.post("/patients", data={"name": "X", "csrf_token": wrong}).status_code == 403
         assert "X" not in [m for m in re.findall(r'/patients/\d+">([^<]+)<', c.get("/patients").text)]
         pid = _new_patient(c, tok)
         eid = _new_evaluation(c, tok, pid)
@@ -257,3 +258,24 @@ def test_audit_log_records_views_and_is_admin_only(world) -> None:
         assert c.get("/audit").status_code == 403
         assert c.get("/users").status_code == 403
         assert c.get("/patients").status_code == 200
+
+
+def test_training_log_upload_imports_or_refuses_the_file(world) -> None:
+    from tests.web.conftest import SHARED
+
+    gpx = SHARED / "logs" / "gpx" / "20170319_run_906581465.gpx"
+    with TestClient(world.app) as c:
+        tok = login(c, "a@clinic.test")
+        eid = _new_evaluation(c, tok, _new_patient(c, tok))
+        r = c.post(f"/evaluations/{eid}/logs", data={"csrf_token": tok},
+                   files={"file": ("broken.gpx", b"<gpx><trk>not closed", "application/gpx+xml")})
+        assert r.status_code == 400 and "could not be imported" in r.text
+        r = c.post(f"/evaluations/{eid}/logs", data={"csrf_token": tok},
+                   files={"file": ("notes.docx", b"PK\x03\x04", "application/octet-stream")})
+        assert r.status_code == 415
+        assert _stored_files(world) == []
+        r = c.post(f"/evaluations/{eid}/logs", data={"csrf_token": tok},
+                   files={"file": (gpx.name, gpx.read_bytes(), "application/gpx+xml")}, follow_redirects=False)
+        assert r.status_code == 303
+        assert gpx.name in c.get(f"/evaluations/{eid}").text
+        assert "1 sessions" in c.get("/audit").text

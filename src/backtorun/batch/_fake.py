@@ -8,6 +8,7 @@ was analysed). Its "metrics" are derived from the container metadata; they are n
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,18 @@ def fake_analyze(
     annotate: bool = True,
     delay_s: float = 0.0,
     calls_log: str | None = None,
+    crash_on: str | None = None,
 ) -> GaitAnalysis:
-    """Container metadata dressed up as a GaitAnalysis; raises VideoUnreadable like the real analysis."""
+    """Container metadata dressed up as a GaitAnalysis; raises VideoUnreadable like the real analysis.
+
+    ``crash_on``: a file name for which the whole worker process dies (like a native crash or an out-of-memory kill).
+    """
     if calls_log is not None:
         with open(calls_log, "a", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             fh.write(f"{Path(video).name}\n")
+    if crash_on is not None and Path(video).name == crash_on:
+        os._exit(70)
     info = read_video_info(video)
     if progress is not None:
         progress(0, info.n_frames)

@@ -70,6 +70,7 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None, n_v
 
     MediaPipe keeps per-process state and uses its own threads, so local workers are processes with one thread each.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     with _quiet_dask_logs():
@@ -84,8 +85,12 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None, n_v
                 yield client
             return
         n = workers or default_worker_count(n_videos)
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=logging.ERROR) as cluster, Client(cluster, set_as_default=False) as client:
+        # a worker holds only the video it is analysing (no queue of its own): if its process dies, no other video
+        # is charged with the death, and a worker that joins late gets work at once
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+        with cluster, Client(cluster, set_as_default=False) as client:
             yield client
 
 

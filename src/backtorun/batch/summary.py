@@ -16,7 +16,7 @@ from backtorun.conventions import REAR_VIEW_METRICS, SIDE_VIEW_METRICS
 METRIC_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(SIDE_VIEW_METRICS + REAR_VIEW_METRICS))
 BASE_COLUMNS: tuple[str, ...] = (
     "id", "video", "patient_id", "status", "error_type", "error", "view_requested", "view", "height_cm",
-    "speed_mps", "quality_flags", "quality_errors", "elapsed_s", "worker", "worker_peak_rss_mb", "finished_at",
+    "speed_mps", "quality_flags", "quality_errors", "elapsed_s", "cpu_s", "worker", "worker_peak_rss_mb", "finished_at",
     "sha256",
 )
 #: Status values: ``ok`` analysed in this run, ``skipped`` finished in an earlier run with the same input and
@@ -42,6 +42,7 @@ def summary_row(job: VideoJob, record: Mapping[str, Any] | None, status: str) ->
         "quality_flags": ";".join(f["code"] for f in flags),
         "quality_errors": ";".join(f["code"] for f in flags if f.get("severity") == "error"),
         "elapsed_s": rec.get("elapsed_s", ""),
+        "cpu_s": rec.get("cpu_s", ""),
         "worker": rec.get("worker", ""),
         "worker_peak_rss_mb": rec.get("worker_peak_rss_mb", ""),
         "finished_at": rec.get("finished_at", ""),

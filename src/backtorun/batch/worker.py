@@ -57,6 +57,12 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -121,7 +127,7 @@ def analyze_job(
 
     ``quiet_native_logs`` hides MediaPipe's C++ log lines (they would scribble over the batch's progress bar).
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     out = Path(out_dir)
     fn = analyze if analyze is not None else default_analyze()
     stat = file_stat(job.video)
@@ -152,8 +158,8 @@ def analyze_job(
         log.exception("%s: unexpected error", job.id)
         record.update(schema=ERROR_SCHEMA, status="failed", **error_record(exc))
         marker = ERROR_FILE
-    record.update(elapsed_s=round(time.perf_counter() - started, 2), worker_peak_rss_mb=peak_rss_mb(),
-                  finished_at=_now())
+    record.update(elapsed_s=round(time.perf_counter() - started, 2), cpu_s=round(cpu_seconds() - cpu_started, 2),
+                  worker_peak_rss_mb=peak_rss_mb(), finished_at=_now())
     write_json_atomic(work / marker, record)
     publish(work, out / job.id)
     return record

@@ -38,7 +38,7 @@ def _stage_printer() -> Callable[[str, float], None]:
     return show
 
 
-def _print_outputs(out: Path, written: dict[str, Path] | None = None) -> None:
+def _print_outputs(out: Path) -> None:
     names = ["evaluation.json", "report.html", "report.pdf", "runner.html", "runner.pdf"]
     console.print(f"[bold]Evaluation written to[/] {out}")
     for name in names:

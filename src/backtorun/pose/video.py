@@ -16,7 +16,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Container, Iterator
 
 import av
 import cv2
@@ -199,7 +199,7 @@ def _shrink(img: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
 
 
 def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: FrameIndex | None,
-            max_side: int | None = None) -> Iterator[Frame]:
+            max_side: int | None = None, only: Container[int] | None = None) -> Iterator[Frame]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
@@ -240,6 +240,8 @@ def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: Fram
                     continue
                 if stop_frame is not None and i >= stop_frame:
                     break
+                if only is not None and i not in only:
+                    continue
                 rgb, scale = _shrink(rotate_image(frame.to_ndarray(format="rgb24"), rot), max_side)
                 yield Frame(index=i, time_s=float(t), rgb=rgb, scale=scale)
                 n_out += 1
@@ -305,19 +307,20 @@ def _put_final(q: queue.Queue, stop: threading.Event, item: object) -> None:
 
 def iter_frames(path: str | Path, *, max_frames: int | None = None, start_frame: int = 0,
                 stop_frame: int | None = None, prefetch: int = 0, index: FrameIndex | None = None,
-                max_side: int | None = None) -> Iterator[Frame]:
+                max_side: int | None = None, only: Container[int] | None = None) -> Iterator[Frame]:
     """Decode frames one by one (streamed: memory does not grow with video length).
 
     start_frame/stop_frame select ``[start, stop)`` by global frame index (a seek to the preceding key frame,
     then exact by timestamp, so indices and times are the same as in a full sequential decode).
     prefetch > 0 decodes that many frames ahead in a background thread.
     max_side scales frames down (in the decoding thread) so the longer side is at most that many pixels.
+    only: yield just these frame indices (the others are decoded but not converted).
     Raises VideoUnreadable when the file cannot be opened or no frame can be decoded.
     """
     path = Path(path)
     if max_frames is not None:
         stop_frame = start_frame + max_frames if stop_frame is None else min(stop_frame, start_frame + max_frames)
-    gen = _decode(path, start_frame=start_frame, stop_frame=stop_frame, index=index, max_side=max_side)
+    gen = _decode(path, start_frame=start_frame, stop_frame=stop_frame, index=index, max_side=max_side, only=only)
     if prefetch > 0:
         return _prefetched(gen, prefetch)
     return gen

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from backtorun.types import GaitAnalysis
 
@@ -21,18 +22,20 @@ log = logging.getLogger(__name__)
 
 SIDE_COLOURS = {"L": "#1f6fb2", "R": "#d4622a", "all": "#444444"}
 BAND_COLOUR = "#7fbf7f"
-DPI = 110
+DPI = 100
 
 #: Metrics shown in the per-stride plots, in order (only those the analysis has are drawn).
 SIDE_PLOT_METRICS = (
     "cadence_spm", "contact_time_ms", "vertical_oscillation_cm", "vertical_ratio_pct", "hip_extension_deg",
-    "trunk_lean_deg", "trunk_extension_at_pushoff_deg", "shank_angle_ic_deg", "heel_ahead_leg_ratio",
-    "knee_flexion_ic_deg", "knee_flexion_peak_stance_deg", "duty_factor_pct",
+    "trunk_lean_deg", "trunk_extension_at_pushoff_deg", "shank_angle_ic_deg", "knee_flexion_peak_stance_deg",
 )
-REAR_PLOT_METRICS = (
-    "pelvic_drop_deg", "arm_crossover_ratio", "lateral_trunk_lean_deg", "step_width_cm",
-    "shoulder_pelvis_rotation_index", "cadence_spm",
+#: Metrics compared per side in the mean ± SD plot (only those measured per side are drawn).
+SIDES_PLOT_METRICS = (
+    "contact_time_ms", "hip_extension_deg", "trunk_extension_at_pushoff_deg", "shank_angle_ic_deg",
+    "heel_ahead_leg_ratio", "knee_flexion_ic_deg", "knee_flexion_peak_stance_deg", "pelvic_drop_deg",
+    "arm_crossover_ratio",
 )
+REAR_PLOT_METRICS = ("pelvic_drop_deg", "arm_crossover_ratio", "lateral_trunk_lean_deg")
 
 
 def _label(ranges: Mapping[str, Any], metric: str) -> str:
@@ -51,6 +54,16 @@ def _band(ax: Any, info: Mapping[str, Any], horizontal: bool = True) -> None:
         ax.axhspan(lo, hi, color=BAND_COLOUR, alpha=0.22, lw=0, zorder=0)
     else:
         ax.axvspan(lo, hi, color=BAND_COLOUR, alpha=0.22, lw=0, zorder=0)
+
+
+def _layout(fig: Figure, nrows: int) -> None:
+    """Fixed margins (tight_layout draws the figure twice, which doubles the plotting time); few ticks."""
+    for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    h = fig.get_figheight()
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.62 / h, bottom=0.38 / h, wspace=0.32,
+                        hspace=0.55 if nrows > 1 else 0.2)
 
 
 def _finite(values: Any) -> np.ndarray:
@@ -101,7 +114,7 @@ def stride_plot(analysis: GaitAnalysis, ranges: Mapping[str, Any], path: Path, *
     if side_col:
         axes.flat[0].legend(fontsize=6, loc="best", frameon=False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    _layout(fig, nrows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
     return path
@@ -115,7 +128,7 @@ def curves_plot(curves: Mapping[str, Any], labels: Mapping[str, str], path: Path
         return None
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
-    fig = Figure(figsize=(7.2, 2.0 * nrows + 0.4), dpi=DPI)
+    fig = Figure(figsize=(min(7.2, 2.6 * ncols + 0.6), 2.0 * nrows + 0.4), dpi=DPI)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, name in zip(axes.flat, names):
         for side, stats in curves[name].items():
@@ -141,19 +154,21 @@ def curves_plot(curves: Mapping[str, Any], labels: Mapping[str, str], path: Path
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=6, frameon=False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    _layout(fig, nrows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
     return path
 
 
-def side_summary_plot(analyses: Sequence[GaitAnalysis], ranges: Mapping[str, Any], path: Path) -> Path | None:
+def side_summary_plot(analyses: Sequence[GaitAnalysis], ranges: Mapping[str, Any], path: Path, *,
+                      metrics: Sequence[str] = SIDES_PLOT_METRICS) -> Path | None:
     """Mean ± SD per side for every metric measured per side, against the typical band."""
     rows: list[tuple[str, Mapping[str, Any]]] = []
     seen: set[str] = set()
     for analysis in analyses:
-        for metric, summ in analysis.summary.items():
-            if metric in seen or not summ.by_side:
+        for metric in metrics:
+            summ = analysis.summary.get(metric)
+            if summ is None or metric in seen or not summ.by_side:
                 continue
             if any(math.isfinite(s.mean) for s in summ.by_side.values()):
                 rows.append((metric, summ.by_side))
@@ -177,19 +192,20 @@ def side_summary_plot(analyses: Sequence[GaitAnalysis], ranges: Mapping[str, Any
         hi = max(values) + (max(spreads) if spreads else 1) * 1.6 + 1e-3
         for bound in (info.get("low"), info.get("high")):
             if bound is not None:
-                lo, hi = min(lo, bound - 0.5), max(hi, bound + 0.5)
+                pad = 0.08 * max(hi - lo, abs(bound) * 0.1, 1e-3)
+                lo, hi = min(lo, bound - pad), max(hi, bound + pad)
         ax.set_xlim(lo, hi)
         _band(ax, info, horizontal=False)
         ax.set_yticks(range(len(sides)))
         ax.set_yticklabels(sides, fontsize=7)
         ax.set_ylim(-0.7, len(sides) - 0.3)
-        ax.set_title(_label(ranges, metric), fontsize=7.2)
+        ax.set_title(_label(ranges, metric), fontsize=6.8)
         ax.tick_params(axis="x", labelsize=6.5)
         ax.grid(alpha=0.25, lw=0.5, axis="x")
     for ax in list(axes.flat)[len(rows):]:
         ax.set_visible(False)
     fig.suptitle("Mean ± SD per side (shaded: typical range)", fontsize=9)
-    fig.tight_layout()
+    _layout(fig, nrows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
     return path
@@ -211,7 +227,7 @@ def weekly_volume_plot(weeks: Sequence[tuple[str, float]], path: Path, *, flagge
     ax.tick_params(axis="y", labelsize=6.5)
     ax.grid(alpha=0.25, lw=0.5, axis="y")
     ax.set_title("Weekly running distance" + (" (orange: rapid increase)" if flagged else ""), fontsize=8.5)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.32)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
     return path

@@ -39,6 +39,9 @@ def _footer_text(text: str) -> str:
     return text.replace("\\", "").replace('"', "'")
 
 
+REAR_CURVES = ("pelvic_obliquity_deg", "lateral_trunk_lean_deg")
+
+
 def render_plots(e: Evaluation, plots_dir: Path, *, ranges_path: str | None = None) -> dict[str, Path | None]:
     """Write the report's PNG plots; name → path (None where there was nothing to plot)."""
     ranges_all = load_ranges(ranges_path)
@@ -52,7 +55,9 @@ def render_plots(e: Evaluation, plots_dir: Path, *, ranges_path: str | None = No
     if e.rear is not None:
         out["rear_strides"] = _plots.stride_plot(e.rear, ranges, plots_dir / "rear_strides.png",
                                                  metrics=_plots.REAR_PLOT_METRICS, title="Rear view, per step")
-        out["rear_curves"] = _plots.curves_plot(e.rear.curves, curve_labels, plots_dir / "rear_curves.png",
+        # frontal-plane curves only: sagittal angles seen from behind are foreshortened
+        rear_curves = {k: v for k, v in e.rear.curves.items() if k in REAR_CURVES}
+        out["rear_curves"] = _plots.curves_plot(rear_curves, curve_labels, plots_dir / "rear_curves.png",
                                                 title="Rear view: angles over the gait cycle")
     analyses = [a for a in (e.side, e.rear) if a is not None]
     if analyses:

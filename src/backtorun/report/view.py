@@ -132,8 +132,13 @@ def fmt_quantity(name: str, value: Any, ranges: Mapping[str, Any] | None = None)
     """A value with its unit from the key's suffix; strings (e.g. thresholds "< 10°") are shown as given."""
     if isinstance(value, str):
         return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{label_of(str(k), ranges).lower()} {fmt_quantity(str(k), v, ranges)}"
+                         for k, v in value.items() if v is not None)
     if isinstance(value, (list, tuple)):
-        return ", ".join(fmt_quantity(name, x, ranges) for x in value)
+        shown = [fmt_quantity(name, x, ranges) for x in value[:3]]
+        more = f" (+{len(value) - 3} more)" if len(value) > 3 else ""
+        return ("; " if any(isinstance(x, Mapping) for x in value) else ", ").join(shown) + more
     unit = unit_of(name, ranges)
     if unit == "%" and "share" in _split_key(name)[1] and isinstance(value, (int, float)):
         value = 100.0 * float(value)
@@ -149,7 +154,9 @@ def fmt_pairs(d: Mapping[str, Any] | None, ranges: Mapping[str, Any],
     out = []
     for k, v in (d or {}).items():
         if isinstance(v, Mapping):
-            inner = ", ".join(f"{sk} {fmt_quantity(k, sv, ranges)}" for sk, sv in v.items())
+            inner = ", ".join(f"{sk} {fmt_quantity(k, sv, ranges)}" if sk in ("L", "R", "left", "right")
+                              else f"{label_of(str(sk), ranges).lower()} {fmt_quantity(str(sk), sv, ranges)}"
+                              for sk, sv in v.items() if sv is not None)
             text = f"{label_of(k, ranges)}: {inner}"
         else:
             text = f"{label_of(k, ranges)} {fmt_quantity(k, v, ranges)}"
@@ -199,17 +206,35 @@ def _finding_view(f: Finding, ranges: Mapping[str, Any], refs: _Refs) -> dict[st
                                                              for k, v in (f.threshold or {}).items()],
         "grade": f.evidence_grade, "sources": refs.cite(f.sources),
         "confidence_pct": None if f.confidence is None else round(100 * float(f.confidence)),
-        "confidence_note": f.confidence_note, "conflict": f.conflicting_evidence, "experimental": f.experimental,
+        "confidence_note": readable(f.confidence_note, ranges) if f.confidence_note else None,
+        "conflict": f.conflicting_evidence, "experimental": f.experimental,
         "recommendations": list(f.recommendations),
     }
 
 
-def _new_reasons(reasons: Iterable[Any]) -> list[str]:
-    """Reasons that add something to the values shown ("x = 3 does not meet > 5" repeats them)."""
-    return [str(r) for r in reasons or () if " does not meet " not in str(r) and " meets " not in str(r)]
+_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 
 
-def _evidence_line(e: Mapping[str, Any], ranges: Mapping[str, Any]) -> str:
+def readable(text: str, ranges: Mapping[str, Any] | None = None, titles: Mapping[str, str] | None = None) -> str:
+    """Replace metric keys and rule codes in a sentence by their labels ("HIGH_VO not detected" → title)."""
+    def sub(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        if titles and tok in titles:
+            return f"“{titles[tok]}”"
+        if ranges and tok in ranges:
+            return label_of(tok, ranges).lower()
+        return tok
+    return _TOKEN.sub(sub, text)
+
+
+def _new_reasons(reasons: Iterable[Any], ranges: Mapping[str, Any] | None = None,
+                 titles: Mapping[str, str] | None = None) -> list[str]:
+    """Reasons that add something to the values shown ("x = 3 does not meet > 5" repeats them), made readable."""
+    return [readable(str(r), ranges, titles) for r in reasons or ()
+            if " does not meet " not in str(r) and " meets " not in str(r)]
+
+
+def _evidence_line(e: Mapping[str, Any], ranges: Mapping[str, Any], titles: Mapping[str, str] | None = None) -> str:
     """One rule's evidence for a pattern: "Title: detected — value (threshold …); reason"."""
     head = e.get("title") or humanise(e.get("code", ""))
     status = STATUS_LABELS.get(str(e.get("status")), str(e.get("status", "")))
@@ -217,18 +242,19 @@ def _evidence_line(e: Mapping[str, Any], ranges: Mapping[str, Any]) -> str:
     vals = fmt_pairs(e.get("values") or {}, ranges, e.get("threshold") or {})
     if vals:
         parts.append("; ".join(vals))
-    reasons = _new_reasons(e.get("reasons") or ())
+    reasons = _new_reasons(e.get("reasons") or (), ranges, titles)
     if reasons:
         parts.append("; ".join(reasons))
     return " — ".join(parts)
 
 
-def _pattern_view(p: Mapping[str, Any], ranges: Mapping[str, Any], refs: _Refs) -> dict[str, Any]:
+def _pattern_view(p: Mapping[str, Any], ranges: Mapping[str, Any], refs: _Refs,
+                  titles: Mapping[str, str] | None = None) -> dict[str, Any]:
     evidence = p.get("evidence")
     if isinstance(evidence, Mapping):
         lines = fmt_pairs(evidence, ranges)
     elif isinstance(evidence, (list, tuple)):
-        lines = [e if isinstance(e, str) else _evidence_line(e, ranges) if isinstance(e, Mapping) and (
+        lines = [e if isinstance(e, str) else _evidence_line(e, ranges, titles) if isinstance(e, Mapping) and (
             "code" in e or "title" in e) else "; ".join(fmt_pairs(e, ranges)) if isinstance(e, Mapping) else str(e)
             for e in evidence]
     elif evidence:
@@ -239,7 +265,8 @@ def _pattern_view(p: Mapping[str, Any], ranges: Mapping[str, Any], refs: _Refs) 
     reasons = p.get("reasons") or p.get("reason") or p.get("note")
     if isinstance(reasons, (list, tuple)):
         # reasons repeat the evidence lines for patterns built by the findings engine; keep only new ones
-        reasons = "; ".join(r for r in _new_reasons(reasons) if not any(r.split(": ", 1)[-1] in ln for ln in lines))
+        reasons = "; ".join(r for r in _new_reasons(reasons, ranges, titles)
+                            if not any(r.split(": ", 1)[-1] in ln for ln in lines))
     return {
         "code": p.get("code", ""), "title": p.get("title") or humanise(p.get("code", "pattern")),
         "status": status, "status_label": STATUS_LABELS.get(status, status),
@@ -251,8 +278,19 @@ def _pattern_view(p: Mapping[str, Any], ranges: Mapping[str, Any], refs: _Refs) 
     }
 
 
+def rule_titles(findings: Mapping[str, Any] | None) -> dict[str, str]:
+    """Rule code → title, from the engine's rule outcomes and findings."""
+    titles: dict[str, str] = {}
+    for key in ("outcomes", "findings"):
+        for o in (findings or {}).get(key, []) or []:
+            if isinstance(o, Mapping) and o.get("code") and o.get("title"):
+                titles.setdefault(str(o["code"]), str(o["title"]))
+    return titles
+
+
 def _outcome_views(findings: Mapping[str, Any] | None, ranges: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Rules that were checked but not detected, or could not be judged (from the engine's rule outcomes)."""
+    titles = rule_titles(findings)
     out = []
     for o in (findings or {}).get("outcomes", []) or []:
         if not isinstance(o, Mapping) or o.get("status") == "detected":
@@ -261,7 +299,7 @@ def _outcome_views(findings: Mapping[str, Any] | None, ranges: Mapping[str, Any]
         out.append({"title": o.get("title") or humanise(o.get("code", "")), "status": status,
                     "status_label": STATUS_LABELS.get(status, status),
                     "values": fmt_pairs(o.get("values"), ranges, o.get("threshold") or {}),
-                    "confidence_note": "; ".join(_new_reasons(o.get("reasons") or ()))})
+                    "confidence_note": "; ".join(_new_reasons(o.get("reasons") or (), ranges, titles))})
     return out
 
 
@@ -730,7 +768,8 @@ def build_view(e: Evaluation, *, out_dir: Path, asset_dir: Path, plots: Mapping[
     by_domain: dict[str, list[dict[str, Any]]] = {}
     for f in detected:
         by_domain.setdefault(f["domain"], []).append(f)
-    patterns = [_pattern_view(p, ranges, refs) for p in (e.findings or {}).get("patterns", []) if isinstance(p, Mapping)]
+    patterns = [_pattern_view(p, ranges, refs, rule_titles(e.findings))
+                for p in (e.findings or {}).get("patterns", []) if isinstance(p, Mapping)]
     captures = [_capture_view(n, a, ranges) for n, a in (("side", e.side), ("rear", e.rear)) if a is not None]
     referral = _referral_view(e, refs)
     titles = {f.code: f.title for f in findings}

@@ -38,49 +38,20 @@ def _noop(_stage: str, _fraction: float) -> None:
 
 def _analyze(view: str, video: Path | None, keypoints: Path | None, out_dir: Path, *, height_cm: float | None,
              speed_mps: float | None, fps: float | None, progress: Progress) -> GaitAnalysis | None:
-    if video is None and keypoints is None:
-        return None
+    """One view's analysis (video or keypoints) with its outputs in ``out_dir/<view>``; None without input."""
+    from backtorun.services import analysis as _analysis
+
     sub = out_dir / view
-    try:
-        from backtorun.services import analysis as _analysis
-    except ImportError:  # the analysis use case is optional for keypoint files (see _analyze_pose_file)
-        _analysis = None  # type: ignore[assignment]
     if video is not None:
-        if _analysis is None:
-            from backtorun.errors import MissingDependency
-
-            raise MissingDependency("video analysis is not available in this installation",
-                                    hint="reinstall backtorun, or give keypoint files instead")
-
         def frame_progress(done: int, total: int) -> None:
-            progress(f"{view} video: pose", done / total if total else 0.0)
+            progress(f"{view} video: pose and annotated video", done / total if total else 0.0)
 
         return _analysis.analyze_video_file(video, sub, view=view, height_cm=height_cm, speed_mps=speed_mps,
                                             progress=frame_progress)
-    assert keypoints is not None
-    if _analysis is not None and hasattr(_analysis, "analyze_keypoints_file"):
+    if keypoints is not None:
         return _analysis.analyze_keypoints_file(keypoints, sub, fps=fps, view=view, height_cm=height_cm,
                                                 speed_mps=speed_mps)
-    return _analyze_pose_file(keypoints, sub, view=view, height_cm=height_cm, speed_mps=speed_mps)
-
-
-def _analyze_pose_file(path: Path, out_dir: Path, *, view: str, height_cm: float | None,
-                       speed_mps: float | None) -> GaitAnalysis:
-    """A saved PoseSeries (.npz) → analysis + outputs (key frames drawn on a blank canvas)."""
-    from backtorun.outputs import write_analysis_outputs
-    from backtorun.pipeline import analyze_pose
-    from backtorun.types import PoseSeries
-
-    if Path(path).suffix.lower() != ".npz":
-        raise InputError(f"cannot read keypoints from {Path(path).name}", hint="give a .npz written by backtorun")
-    try:
-        pose = PoseSeries.load(path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"cannot read keypoint file {Path(path).name}: {exc}",
-                         hint="give a .npz pose file written by backtorun") from exc
-    analysis = analyze_pose(pose, view=view, height_cm=height_cm, speed_mps=speed_mps)
-    write_analysis_outputs(analysis, pose, out_dir, annotate=False)
-    return analysis
+    return None
 
 
 def cadence_targets(plan: Mapping[str, Any] | None) -> list[float]:
@@ -104,7 +75,7 @@ def _existing(path: Path | None, what: str) -> Path | None:
     if path is None:
         return None
     path = Path(path)
-    if not path.is_file():
+    if not (path.is_file() or (path.is_dir() and what.endswith("keypoints"))):
         raise InputError(f"{what} not found: {path}", hint="check the path")
     return path
 
@@ -148,10 +119,12 @@ def run_evaluation(
         raise InputError("nothing to evaluate", hint="give at least a side-view video (--side) or other inputs")
 
     report("checksums", 0.0)
-    inputs: list[InputFile] = [describe_input(role, p) for role, p in named.items() if p is not None]
-    for p in logs:
-        files = sorted(q for q in Path(p).rglob("*") if q.is_file()) if Path(p).is_dir() else [Path(p)]
-        inputs.extend(describe_input("log", q) for q in files)
+    inputs: list[InputFile] = []
+    for role, path in [*named.items(), *(("log", p) for p in logs)]:
+        if path is None:
+            continue
+        files = sorted(q for q in Path(path).rglob("*") if q.is_file()) if Path(path).is_dir() else [Path(path)]
+        inputs.extend(describe_input(role, q) for q in files)
 
     # intake first: its height helps the analysis scale
     intake_obj = red = None

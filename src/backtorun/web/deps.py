@@ -65,7 +65,7 @@ class Clinician:
                    clinic_name=u.clinic.name, csrf_token=ws.csrf_token)
 
 
-def current_clinician(request: Request, db: Session = Depends(get_db)) -> Clinician:
+def current_clinician(request: Request, db: Session = Depends(get_db, scope="function")) -> Clinician:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotAuthenticated()

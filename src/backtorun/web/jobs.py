@@ -234,7 +234,7 @@ class InProcessJobRunner:
         exc = fut.exception()
         if exc is not None:  # the worker process crashed (e.g. out of memory): record it on the row
             log.error("worker for job %s crashed: %r", job_id, exc)
-            with session_factory(make_engine(self._db_url)).begin() as s:
+            with _sessions(self._db_url).begin() as s:
                 jobstore.fail_job(s, job_id, f"the analysis worker stopped unexpectedly ({exc.__class__.__name__}); "
                                              "press 'Start analysis' to try again")
 
@@ -242,8 +242,19 @@ class InProcessJobRunner:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _dask_task(video: Path, out_dir: Path, *, progress: Any = None, db_url: str, data_dir: str, job_id: int,
+               owner: str, pipeline: str) -> str:
+    """Runs on a Dask worker (``analyze`` hook of ``backtorun.batch.dask_submit``): the whole job, reporting to
+    the database directly (the cluster must reach the database and share the data directory)."""
+    return execute_job(db_url, data_dir, job_id, owner, pipeline)
+
+
 class DaskJobRunner:
-    """Submits jobs to a Dask cluster through ``backtorun.batch.dask_submit`` (written by the batch area)."""
+    """Submits jobs to a Dask cluster through ``backtorun.batch.dask_submit`` (the batch area's client).
+
+    The task is :func:`execute_job` itself, so job state, progress and results go to the same database rows as
+    with the in-process runner. A job whose Dask task is lost is recovered by heartbeat age (``recover_jobs``).
+    """
 
     def __init__(self, *, db_url: str, data_dir: Path, pipeline: str, scheduler: str | None) -> None:
         try:
@@ -251,22 +262,44 @@ class DaskJobRunner:
         except ImportError as exc:
             raise ConfigError("jobs_backend 'dask' needs backtorun.batch.dask_submit",
                               hint="use jobs_backend 'inprocess' or install the batch area") from exc
+        if not scheduler:
+            raise ConfigError("jobs_backend 'dask' needs a scheduler address",
+                              hint="pass --dask-scheduler tcp://host:8786 or use the in-process backend")
         self._submit = dask_submit
         self._db_url = db_url
         self._data_dir = str(data_dir)
         self._pipeline = pipeline
         self._scheduler = scheduler
-        self._owner = f"dask/{scheduler or 'local'}/0"
+        self._owner = f"dask/{scheduler.replace('/', '_')}/0"
+        self._futures: dict[int, Any] = {}
 
     @property
     def owner(self) -> str:
         return self._owner
 
     def submit(self, job_id: int) -> None:
-        self._submit(execute_job, self._db_url, self._data_dir, job_id, self._owner, self._pipeline, scheduler=self._scheduler)
+        with _sessions(self._db_url).begin() as s:
+            job = s.get(Job, job_id)
+            ups = repo.list_uploads(s, job.evaluation_id) if job else []
+            video = next((u.stored_path for u in ups if u.kind in ("side", "rear")), None)
+        if video is None:
+            return
+        out_dir = Path(self._data_dir) / "results" / "dask-scratch" / f"job-{job_id}"
+        fut = self._submit(self._scheduler, video, out_dir, analyze=_dask_task, db_url=self._db_url,
+                           data_dir=self._data_dir, job_id=job_id, owner=self._owner, pipeline=self._pipeline)
+        self._futures[job_id] = fut
+        fut.add_done_callback(lambda f, j=job_id: self._done(j, f))
+
+    def _done(self, job_id: int, fut: Any) -> None:
+        self._futures.pop(job_id, None)
+        exc = fut.exception() if not fut.cancelled() else None
+        if exc is not None or fut.cancelled():
+            with _sessions(self._db_url).begin() as s:
+                jobstore.fail_job(s, job_id, f"the Dask task stopped ({exc!r}); press 'Start analysis' to try again")
 
     def shutdown(self) -> None:
-        return None
+        for fut in list(self._futures.values()):
+            fut.release()
 
 
 def make_runner(*, backend: str, db_url: str, data_dir: Path, pipeline: str, workers: int, nice: int,

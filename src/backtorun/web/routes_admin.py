@@ -17,19 +17,19 @@ MIN_PASSWORD_CHARS = 10
 
 
 @router.get("/audit")
-def audit_log(request: Request, clinician: Clinician = Depends(require_admin), db: Session = Depends(get_db)) -> Response:
+def audit_log(request: Request, clinician: Clinician = Depends(require_admin), db: Session = Depends(get_db, scope="function")) -> Response:
     entries = repo.list_audit(db, clinician.clinic_id, limit=500)
     return render(request, "audit.html", {"entries": entries})
 
 
 @router.get("/users")
-def users(request: Request, clinician: Clinician = Depends(require_admin), db: Session = Depends(get_db)) -> Response:
+def users(request: Request, clinician: Clinician = Depends(require_admin), db: Session = Depends(get_db, scope="function")) -> Response:
     return render(request, "users.html", {"users": repo.list_users(db, clinician.clinic_id), "errors": []})
 
 
 @router.post("/users")
 def create_user(request: Request, form: dict = Depends(csrf_form), clinician: Clinician = Depends(require_admin),
-                db: Session = Depends(get_db)) -> Response:
+                db: Session = Depends(get_db, scope="function")) -> Response:
     email = form.get("email", "").strip().lower()
     password = form.get("password", "")
     errors = []

@@ -46,7 +46,7 @@ def _secure(request: Request) -> bool:
 
 
 @router.post("/login")
-async def login(request: Request, db: Session = Depends(get_db)) -> Response:
+async def login(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     form = await request.form()
@@ -96,7 +96,7 @@ async def login(request: Request, db: Session = Depends(get_db)) -> Response:
 
 @router.post("/logout")
 def logout(request: Request, form: dict = Depends(csrf_form), clinician: Clinician = Depends(current_clinician),
-           db: Session = Depends(get_db)) -> Response:
+           db: Session = Depends(get_db, scope="function")) -> Response:
     repo.delete_web_session(db, request.cookies.get(SESSION_COOKIE, ""))
     repo.audit(db, clinician.user, "logout", "user", clinician.user.id)
     resp = RedirectResponse("/login", status_code=303)

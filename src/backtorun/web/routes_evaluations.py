@@ -64,7 +64,7 @@ def _page(request: Request, db: Session, clinician: Clinician, ev: Evaluation, p
 
 @router.post("/patients/{patient_id}/evaluations")
 def create_evaluation(patient_id: int, form: dict = Depends(csrf_form),
-                      clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+                      clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     patient = repo.get_patient(db, clinician.clinic_id, patient_id)
     if patient is None:
         raise NotFound()
@@ -75,7 +75,7 @@ def create_evaluation(patient_id: int, form: dict = Depends(csrf_form),
 
 @router.get("/evaluations/{evaluation_id}")
 def view_evaluation(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-                    db: Session = Depends(get_db)) -> Response:
+                    db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     repo.audit(db, clinician.user, "view", "evaluation", ev.id)
     return _page(request, db, clinician, ev, patient)
@@ -83,7 +83,7 @@ def view_evaluation(request: Request, evaluation_id: int, clinician: Clinician =
 
 @router.post("/evaluations/{evaluation_id}/settings")
 def update_settings(request: Request, evaluation_id: int, form: dict = Depends(csrf_form),
-                    clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+                    clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     errors = []
     try:
@@ -114,7 +114,7 @@ def _upload_dir(request: Request, ev: Evaluation) -> Path:
 
 @router.post("/evaluations/{evaluation_id}/videos")
 async def upload_video(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-                       db: Session = Depends(get_db)) -> Response:
+                       db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = await run_in_threadpool(_evaluation, db, clinician, evaluation_id)
     settings = request.app.state.settings
     dest = _upload_dir(request, ev)
@@ -161,18 +161,22 @@ async def upload_video(request: Request, evaluation_id: int, clinician: Clinicia
     return RedirectResponse(f"/evaluations/{ev.id}#videos", status_code=303)
 
 
-def _check_log(path: Path) -> None:
-    """Import the log once to refuse a file that the training area cannot read."""
-    try:
-        from backtorun.training import import_logs
-    except ImportError:
-        return
-    import_logs([path])
+def _check_log(path: Path) -> int:
+    """Import the log once to refuse a file that the training area cannot read; returns the session count."""
+    from backtorun.errors import BadLogFile
+    from backtorun.training import import_logs
+
+    history = import_logs([path])
+    if history.refused:
+        raise BadLogFile(history.refused[0].reason)
+    if not history.sessions:
+        raise BadLogFile("no training session found in the file", hint="export the activity again from the watch app")
+    return len(history.sessions)
 
 
 @router.post("/evaluations/{evaluation_id}/logs")
 async def upload_log(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-                     db: Session = Depends(get_db)) -> Response:
+                     db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = await run_in_threadpool(_evaluation, db, clinician, evaluation_id)
     settings = request.app.state.settings
     dest = _upload_dir(request, ev) / "logs"
@@ -193,15 +197,15 @@ async def upload_log(request: Request, evaluation_id: int, clinician: Clinician 
     final = dest / f"log-{rec.sha256[:16]}{ext}"
     os.replace(rec.path, final)
     try:
-        await run_in_threadpool(_check_log, final)
+        n_sessions = await run_in_threadpool(_check_log, final)
     except InputError as exc:
         final.unlink(missing_ok=True)
-        return await fail(f"'{rec.filename}': {exc}", 400)
+        return await fail(f"'{rec.filename}' could not be imported: {exc}", 400)
 
     def save() -> None:
         up = repo.add_upload(db, ev, kind="log", original_name=rec.filename or final.name, stored_path=str(final),
                              content_type=rec.content_type, size_bytes=rec.size_bytes, sha256=rec.sha256)
-        repo.audit(db, clinician.user, "update", "evaluation", ev.id, f"uploaded training log #{up.id}")
+        repo.audit(db, clinician.user, "update", "evaluation", ev.id, f"uploaded training log #{up.id} ({n_sessions} sessions)")
         db.commit()
 
     await run_in_threadpool(save)
@@ -225,7 +229,7 @@ def _tests_model() -> Any:
 
 @router.get("/evaluations/{evaluation_id}/intake")
 def intake_form(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-                db: Session = Depends(get_db)) -> Response:
+                db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     values = ev.intake or {"height_cm": patient.height_cm, "sex": patient.sex}
     repo.audit(db, clinician.user, "view", "evaluation", ev.id, "intake")
@@ -236,7 +240,7 @@ def intake_form(request: Request, evaluation_id: int, clinician: Clinician = Dep
 
 @router.post("/evaluations/{evaluation_id}/intake")
 def save_intake(request: Request, evaluation_id: int, form: dict = Depends(csrf_form),
-                clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+                clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     from backtorun.intake import parse_intake, screen_red_flags
 
     ev, patient = _evaluation(db, clinician, evaluation_id)
@@ -257,7 +261,7 @@ def save_intake(request: Request, evaluation_id: int, form: dict = Depends(csrf_
 
 @router.get("/evaluations/{evaluation_id}/tests")
 def tests_form(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-               db: Session = Depends(get_db)) -> Response:
+               db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     repo.audit(db, clinician.user, "view", "evaluation", ev.id, "tests")
     return render(request, "form.html", {"ev": ev, "patient": patient, "title": "Strength and flexibility tests",
@@ -267,7 +271,7 @@ def tests_form(request: Request, evaluation_id: int, clinician: Clinician = Depe
 
 @router.post("/evaluations/{evaluation_id}/tests")
 def save_tests(request: Request, evaluation_id: int, form: dict = Depends(csrf_form),
-               clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+               clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     from backtorun.assessment import parse_test_results
 
     ev, patient = _evaluation(db, clinician, evaluation_id)
@@ -289,7 +293,7 @@ def save_tests(request: Request, evaluation_id: int, form: dict = Depends(csrf_f
 
 @router.post("/evaluations/{evaluation_id}/analyze")
 def start_analysis(request: Request, evaluation_id: int, form: dict = Depends(csrf_form),
-                   clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+                   clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     if not repo.list_uploads(db, ev.id, "side") and not repo.list_uploads(db, ev.id, "rear"):
         return _page(request, db, clinician, ev, patient, 400,
@@ -305,7 +309,7 @@ def start_analysis(request: Request, evaluation_id: int, form: dict = Depends(cs
 
 @router.get("/evaluations/{evaluation_id}/status")
 def job_status(evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-               db: Session = Depends(get_db)) -> Response:
+               db: Session = Depends(get_db, scope="function")) -> Response:
     ev, _patient = _evaluation(db, clinician, evaluation_id)
     return JSONResponse(_job_dict(jobstore.latest_job(db, ev.id), ev))
 
@@ -321,7 +325,7 @@ def _result_dir(ev: Evaluation) -> Path:
 
 @router.get("/evaluations/{evaluation_id}/report")
 def report_page(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-                db: Session = Depends(get_db)) -> Response:
+                db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     if ev.completed_at is None:
         return RedirectResponse(f"/evaluations/{ev.id}", status_code=303)
@@ -334,7 +338,7 @@ def report_page(request: Request, evaluation_id: int, clinician: Clinician = Dep
 
 @router.get("/evaluations/{evaluation_id}/report.pdf")
 def report_pdf(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
-               db: Session = Depends(get_db)) -> Response:
+               db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     out = _result_dir(ev)
     pdf = ensure_pdf(out, ev, patient, request.app.state.templates)
@@ -345,7 +349,7 @@ def report_pdf(request: Request, evaluation_id: int, clinician: Clinician = Depe
 
 @router.get("/evaluations/{evaluation_id}/files/{file_path:path}")
 def result_file(evaluation_id: int, file_path: str, clinician: Clinician = Depends(current_clinician),
-                db: Session = Depends(get_db)) -> Response:
+                db: Session = Depends(get_db, scope="function")) -> Response:
     ev, _patient = _evaluation(db, clinician, evaluation_id)
     root = _result_dir(ev).resolve()
     target = (root / file_path).resolve()

@@ -43,14 +43,14 @@ def _int(value: str | None) -> int | None:
 
 @router.get("/patients")
 def list_patients(request: Request, q: str | None = None, clinician: Clinician = Depends(current_clinician),
-                  db: Session = Depends(get_db)) -> Response:
+                  db: Session = Depends(get_db, scope="function")) -> Response:
     patients = repo.list_patients(db, clinician.clinic_id, search=q)
     return render(request, "patients.html", {"patients": patients, "q": q or "", "errors": []})
 
 
 @router.post("/patients")
 def create_patient(request: Request, form: dict = Depends(csrf_form),
-                   clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+                   clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     name = form.get("name", "").strip()
     errors = []
     if not name:
@@ -74,7 +74,7 @@ def create_patient(request: Request, form: dict = Depends(csrf_form),
 
 @router.get("/patients/{patient_id}")
 def view_patient(request: Request, patient_id: int, clinician: Clinician = Depends(current_clinician),
-                 db: Session = Depends(get_db)) -> Response:
+                 db: Session = Depends(get_db, scope="function")) -> Response:
     patient = _patient(db, clinician, patient_id)
     evaluations = repo.list_evaluations(db, clinician.clinic_id, patient.id)
     jobs = {ev.id: jobstore.latest_job(db, ev.id) for ev in evaluations}
@@ -84,7 +84,7 @@ def view_patient(request: Request, patient_id: int, clinician: Clinician = Depen
 
 @router.get("/patients/{patient_id}/compare")
 def compare(request: Request, patient_id: int, clinician: Clinician = Depends(current_clinician),
-            db: Session = Depends(get_db)) -> Response:
+            db: Session = Depends(get_db, scope="function")) -> Response:
     patient = _patient(db, clinician, patient_id)
     evaluations = [ev for ev in repo.list_evaluations(db, clinician.clinic_id, patient.id) if ev.result]
     table = compare_evaluations([(ev.id, ev.created_at, ev.label, ev.result) for ev in evaluations])
@@ -94,7 +94,7 @@ def compare(request: Request, patient_id: int, clinician: Clinician = Depends(cu
 
 @router.get("/patients/{patient_id}/export.json")
 def export_patient_json(patient_id: int, clinician: Clinician = Depends(current_clinician),
-                        db: Session = Depends(get_db)) -> Response:
+                        db: Session = Depends(get_db, scope="function")) -> Response:
     patient = _patient(db, clinician, patient_id)
     data = export_json(db, patient)
     repo.audit(db, clinician.user, "export", "patient", patient.id, "json")
@@ -103,7 +103,7 @@ def export_patient_json(patient_id: int, clinician: Clinician = Depends(current_
 
 @router.get("/patients/{patient_id}/export.zip")
 def export_patient_zip(patient_id: int, clinician: Clinician = Depends(current_clinician),
-                       db: Session = Depends(get_db)) -> Response:
+                       db: Session = Depends(get_db, scope="function")) -> Response:
     patient = _patient(db, clinician, patient_id)
     buf = export_zip(db, patient)
     repo.audit(db, clinician.user, "export", "patient", patient.id, "zip")
@@ -113,7 +113,7 @@ def export_patient_zip(patient_id: int, clinician: Clinician = Depends(current_c
 
 @router.post("/patients/{patient_id}/delete")
 def delete_patient(request: Request, patient_id: int, form: dict = Depends(csrf_form),
-                   clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db)) -> Response:
+                   clinician: Clinician = Depends(current_clinician), db: Session = Depends(get_db, scope="function")) -> Response:
     patient = _patient(db, clinician, patient_id)
     if form.get("confirm_name", "").strip() != patient.name:
         evaluations = repo.list_evaluations(db, clinician.clinic_id, patient.id)

