@@ -1,8 +1,9 @@
 """Throughput and memory of the video analysis, all phases on the same clip, in one run.
 
-    .venv/bin/python benchmarks/throughput.py [--video PATH] [--long-minutes 10] [--skip-long]
+    .venv/bin/python benchmarks/throughput.py [--video PATH] [--repeat 3] [--long-minutes 10] [--skip-long]
 
-Each phase runs in its own subprocess so that its peak memory (ru_maxrss) is its own:
+Each phase runs in its own subprocess so that its peak memory (ru_maxrss) and CPU time are its own; the speed
+phases run ``--repeat`` times, interleaved, and the fastest run of each counts (the machine may be shared):
 
 * end_to_end   ``backtorun.services.analysis.analyze_video_file`` if it exists, else ``estimate_pose``
                (the line says which), frames per second over the clip's frames: with all outputs
@@ -38,6 +39,11 @@ DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "video" / "treadmill" / "IMG_5
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _quiet_native_logs() -> None:
@@ -199,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-stage", choices=("pose", "analyze"), default="analyze",
                     help="long video through estimate_pose only, or the whole analysis with all outputs")
     ap.add_argument("--workers", type=int, default=None, help="estimate_pose workers (default: one per core)")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds of the speed phases; best counts")
     ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     _quiet_native_logs()
@@ -210,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
               "decode_only": lambda: phase_decode_only(args.video),
               "long_video": lambda: phase_long_video(args.video, args.long_minutes, args.workers,
                                                      args.long_stage)}[args.phase]
-        sys.stdout.write(json.dumps(fn()) + "\n")
+        c0 = _cpu_s()
+        res = fn()
+        res["cpu_s"] = _cpu_s() - c0
+        sys.stdout.write(json.dumps(res) + "\n")
         return 0
 
     try:
@@ -232,17 +242,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _speed(args: argparse.Namespace, out) -> None:  # type: ignore[no-untyped-def]
-    e2e = _run_child("end_to_end", args)
-    e2e_nv = _run_child("end_to_end_no_video", args)
-    pst = _run_child("pose_stage", args)
-    plain = _run_child("plain_loop", args)
-    dec = _run_child("decode_only", args)
+    phases = ("end_to_end", "end_to_end_no_video", "pose_stage", "plain_loop", "decode_only")
+    best: dict[str, dict] = {}
+    for rnd in range(args.repeat):  # interleaved rounds; the fastest run of each phase counts (shared machine)
+        for ph in phases:
+            r = _run_child(ph, args)
+            if ph not in best or r["wall_s"] < best[ph]["wall_s"]:
+                best[ph] = r
+        out(f"round {rnd + 1}/{args.repeat} done, load average {os.getloadavg()[0]:.2f}\n")
+    e2e, e2e_nv, pst, plain, dec = (best[p] for p in phases)
+    if args.repeat > 1:
+        out(f"best of {args.repeat} interleaved runs per phase:\n")
     ceiling = 2.0 / (dec["decode_s_per_frame"] + plain["pose_s_per_frame"])
     for label, r in (("end-to-end", e2e), ("  no video", e2e_nv), ("pose stage", pst)):
-        out(f"{label:<15} {r['fps']:7.1f} frames/s  ({r['frames']} frames in {r['wall_s']:.2f} s; {r['what']})  "
-            f"peak RSS {r['peak_rss_mb']:.0f} MB\n")
-    out(f"plain loop      {plain['fps']:7.1f} frames/s  (sequential PyAV decode → MediaPipe)  "
-        f"peak RSS {plain['peak_rss_mb']:.0f} MB\n")
+        out(f"{label:<15} {r['fps']:7.1f} frames/s  ({r['frames']} frames in {r['wall_s']:.2f} s, "
+            f"{1000 * r['cpu_s'] / r['frames']:.1f} ms CPU/frame; {r['what']})  peak RSS {r['peak_rss_mb']:.0f} MB\n")
+    out(f"plain loop      {plain['fps']:7.1f} frames/s  (sequential PyAV decode → MediaPipe; "
+        f"{1000 * plain['cpu_s'] / plain['frames']:.1f} ms CPU/frame)  peak RSS {plain['peak_rss_mb']:.0f} MB\n")
     out(f"decode only     {1000 * dec['decode_s_per_frame']:7.2f} ms/frame wall "
         f"({1000 * dec['decode_cpu_s_per_frame']:.2f} ms CPU)  peak RSS {dec['peak_rss_mb']:.0f} MB\n")
     out(f"pose only       {1000 * plain['pose_s_per_frame']:7.2f} ms/frame (MediaPipe process() in the plain loop)\n")

@@ -596,6 +596,8 @@ def run_trial(data: TrialData, *, speed_mps: float | None, fps: float | None = N
     clean = to_pose(data.keypoints, cam, fps=fps)  # geometry only: no noise
     score.extras["stance_toe_rise_px"] = stance_toe_rise_px(clean, data.truth)
     score.extras["leg_length_px"] = float(np.nanmedian(np.linalg.norm(clean.xy[:, 23] - clean.xy[:, 27], axis=1)))
+    far_foot = [SIDE_LANDMARKS["R"]["heel"], SIDE_LANDMARKS["R"]["toe"]]
+    score.extras["far_foot_hidden_pct"] = float((pose.visibility[:, far_foot] < 0.5).mean() * 100.0)
     return score
 
 

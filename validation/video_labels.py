@@ -54,6 +54,7 @@ class VideoScore:
     cadence_spm: float
     cadence_labels_spm: float
     lines: list[str]
+    hip_jitter_pct_leg: float = float("nan")
 
 
 def score(pose: PoseSeries | None = None, *, labels_path: Path = LABELS, tolerance_frames: int = 1,
@@ -77,7 +78,26 @@ def score(pose: PoseSeries | None = None, *, labels_path: Path = LABELS, toleran
         groups[g] = {"n_labels": gs.n_labels, "n_hits": gs.n_hits, "n_missed": gs.n_missed,
                      "hit_rate": gs.hit_rate, "agreement_ms": a}
     cad = analysis.summary.get("cadence_spm")
+    jitter = hip_jitter_pct_leg(pose)
     return VideoScore(groups=groups, overall_hit_rate=sc.overall.hit_rate, n_labels=sc.overall.n_labels,
                       n_hits=sc.overall.n_hits, n_missed=sc.overall.n_missed,
                       cadence_spm=float(cad.mean) if cad is not None else float("nan"),
-                      cadence_labels_spm=cadence_from_labels(labels, pose.fps), lines=sc.summary_lines())
+                      cadence_labels_spm=cadence_from_labels(labels, pose.fps), lines=sc.summary_lines(),
+                      hip_jitter_pct_leg=jitter)
+
+
+def hip_jitter_pct_leg(pose: PoseSeries, *, cutoff_hz: float = 8.0) -> float:
+    """SD of the hip keypoints' high-frequency residual (above ``cutoff_hz``, zero-lag Butterworth), as % of the
+    hip–ankle length: a measure of the pose model's frame-to-frame jitter (the hips move slowly, so little real
+    motion is left above the cut-off)."""
+    from scipy.signal import butter, filtfilt
+
+    leg = float(np.nanmedian(np.linalg.norm(pose.xy[:, 23] - pose.xy[:, 27], axis=1)))
+    b, a = butter(4, cutoff_hz / (pose.fps / 2))
+    res = []
+    for i in (23, 24):
+        x = pose.xy[:, i]
+        ok = np.isfinite(x).all(axis=1)
+        if ok.sum() > 30:
+            res.append((x[ok] - filtfilt(b, a, x[ok], axis=0)).ravel())
+    return float(np.std(np.concatenate(res)) / leg * 100.0) if res and leg > 0 else float("nan")

@@ -28,7 +28,7 @@ def cluster():
     """One small LocalCluster shared by the tests that pass ``scheduler=`` (the --scheduler path)."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         yield c
 
 
@@ -129,7 +129,7 @@ def test_killed_batch_resumes_without_redoing_finished_videos(folder: Path, tmp_
             time.sleep(0.1)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the batch and its Dask workers: a crash, not a clean stop
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)
     finished_before = {p.parent.name for p in out.glob(f"*/{DONE_FILE}")}
     assert 2 <= len(finished_before) < 5, finished_before
     assert (out / LOCK_FILE).exists()  # left behind by the killed process
@@ -144,6 +144,10 @@ def test_killed_batch_resumes_without_redoing_finished_videos(folder: Path, tmp_
     assert report.n_failed == 0 and report.n_ok + report.n_skipped == 5
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
     assert not (out / LOCK_FILE).exists()
+
+    again = run_batch(folder, out, analyze=functools.partial(fake_analyze, calls_log=str(log)))
+    assert again.n_skipped == 5 and again.n_workers == 0  # nothing left to do: no cluster is even started
+    assert _calls(log) == calls
 
 
 def test_dask_submit_runs_one_analysis_with_progress_and_errors(folder: Path, tmp_path: Path, cluster):
@@ -183,11 +187,14 @@ def test_unreachable_scheduler_is_a_config_error(folder: Path, tmp_path: Path, m
 def test_a_worker_that_dies_fails_its_video_only(folder: Path, tmp_path: Path):
     import dask
 
-    out = tmp_path / "out"
+    out, log = tmp_path / "out", tmp_path / "calls.log"
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # no retries on other workers
-        report = run_batch(folder, out, workers=1, analyze=functools.partial(fake_analyze, crash_on="run2.mp4"))
+        report = run_batch(folder, out, workers=1,
+                           analyze=functools.partial(fake_analyze, crash_on="run2.mp4", calls_log=str(log)))
     rows = _summary(out)
     assert rows["run2"]["status"] == "failed" and rows["run2"]["error_type"] == "KilledWorker"
     assert json.loads((out / "run2" / ERROR_FILE).read_text())["error_type"] == "KilledWorker"
     assert rows["run1"]["status"] == rows["run3"]["status"] == "ok"  # the nanny restarted the worker
     assert (report.n_ok, report.n_failed) == (2, 2)
+    # results lost with the dead worker are recomputed by Dask, but finished videos are not analysed again
+    assert _calls(log)["run1.mp4"] == 1 and _calls(log)["run3.mp4"] == 1

@@ -38,6 +38,14 @@ def test_folder_finds_videos_recursively_with_unique_ids(videos: Path):
     assert all(j.view == "side" and j.height_cm == 180.0 for j in jobs)
 
 
+def test_output_folder_inside_the_input_folder_is_not_an_input(videos: Path):
+    shutil.copy(videos / "a.mp4", videos / "week2" / "annotated.mp4")
+    (videos / "results" / "a").mkdir(parents=True)
+    shutil.copy(videos / "a.mp4", videos / "results" / "a" / "annotated.mp4")
+    jobs = load_jobs(videos, out_dir=videos / "results")
+    assert [j.id for j in jobs] == ["a", "week2__a", "week2__annotated"]
+
+
 def test_manifest_rows_resolve_paths_speeds_and_defaults(videos: Path):
     path = _manifest(videos, "video,view,height_cm,speed,speed_mps,patient_id,session\n"
                              "a.mp4,Side,172,10 km/h,,P01,pre\n"

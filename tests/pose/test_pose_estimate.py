@@ -198,3 +198,23 @@ def test_estimate_pose_no_person_with_mediapipe(tmp_path: Path) -> None:
     with pytest.raises(NoRunnerFound, match="no person") as err:
         estimate_pose(p, workers=1)
     assert "whole body" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_failing_worker_stops_the_others(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "n.mp4", numbered_frames(120, height=32, width=64), fps=30.0, gop=10)
+    made: list[FrameNumberEstimator] = []
+
+    class Failing(FrameNumberEstimator):
+        def estimate(self, rgb, time_s):  # type: ignore[no-untyped-def]
+            k = read_frame_number(rgb)
+            if k == 70:
+                raise RuntimeError("estimator crashed")
+            return super().estimate(rgb, time_s)
+
+    def factory() -> FrameNumberEstimator:
+        made.append(Failing())
+        return made[-1]
+
+    with pytest.raises(RuntimeError, match="crashed"):
+        estimate_pose(video, estimator_factory=factory, workers=2, min_segment_frames=20)
+    assert all(e.closed for e in made)

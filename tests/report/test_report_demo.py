@@ -91,11 +91,12 @@ def test_report_command_rerenders_elsewhere(demo, tmp_path):
 def test_evaluate_with_red_flag_gives_referral_and_no_running_plan(tmp_path):
     s = samples()
     out = tmp_path / "rf"
-    result = runner.invoke(app, ["evaluate", "--side-keypoints", str(s / "demo_side.npz"),
+    result = runner.invoke(app, ["evaluate", "--side", str(s / "demo_side.npz"),
                                  "--intake", str(s / "sample_intake_redflag.yaml"), "--speed", "14", "km/h",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     e = Evaluation.load(out / "evaluation.json")
+    assert [i.role for i in e.inputs] == ["side_keypoints", "intake"]  # a keypoint file given as --side
     assert e.refer and e.plan["referral"] and not e.plan.get("return_to_run") and not e.plan.get("recommendations")
     assert not list(out.glob("metronome_*.wav"))
     text = pdf_text(out / "report.pdf")

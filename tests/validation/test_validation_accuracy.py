@@ -12,8 +12,8 @@ from validation import footnet, rbds
 
 
 @pytest.fixture(scope="module")
-def rbds_data(shared_data):  # noqa: ANN001
-    return {sp: rbds.load_trial(*rbds.rbds_paths(sp)) for sp in ("25", "45")}
+def rbds_data(rbds_trials):  # noqa: ANN001
+    return rbds_trials
 
 
 @pytest.fixture(scope="module")

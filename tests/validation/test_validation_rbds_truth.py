@@ -11,8 +11,8 @@ from validation import rbds
 
 
 @pytest.fixture(scope="module")
-def trial25(shared_data):  # noqa: ANN001
-    return rbds.load_trial(*rbds.rbds_paths("25"))
+def trial25(rbds_trials):  # noqa: ANN001
+    return rbds_trials["25"]
 
 
 def test_force_plate_contacts_alternate_and_are_plausible(trial25) -> None:  # noqa: ANN001

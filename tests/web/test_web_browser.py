@@ -1,6 +1,6 @@
 """The whole evaluation in a real browser (Debian's Chromium through Playwright) against ``backtorun serve``:
-log in, create a patient, upload a shared treadmill video, watch the progress, read the report, download the
-PDF — on SQLite and on PostgreSQL. Screenshots are checked for content (not blank)."""
+log in, create a patient, fill in the intake and the tests, upload a training log and a shared treadmill video,
+watch the progress, read the report, download the PDF — on SQLite and on PostgreSQL. Screenshots are checked for content (not blank)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.web.conftest import MINI_RUN, ServerProcess, cli
+from tests.web.conftest import MINI_RUN, SHARED, ServerProcess, cli
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ADMIN = "admin@north.test"
+GPX = SHARED / "logs" / "gpx" / "20170319_run_906581465.gpx"
 ADMIN_PASSWORD = "browser-test-password"
 
 
@@ -72,6 +73,17 @@ def test_whole_evaluation_in_the_browser(server_db, tmp_path: Path) -> None:
             page.check("input[name='location.central_lumbar']")
             page.click("form.schema-form button[type=submit]")
             expect(page.locator("#intake")).to_contain_text("Red-flag screen: none")
+
+            page.click("a:has-text('Enter test results')")
+            page.fill("input[name='sorensen.hold_s']", "95")
+            page.fill("input[name='single_leg_bridge.left_reps']", "20")
+            page.fill("input[name='single_leg_bridge.right_reps']", "14")
+            page.click("form.schema-form button[type=submit]")
+            expect(page.locator("#tests")).to_contain_text("Test results recorded")
+
+            page.set_input_files("#logs input[name=file]", str(GPX))
+            page.click("#logs button[type=submit]")
+            expect(page.locator("#logs")).to_contain_text(GPX.name)
 
             page.select_option("#video-form select[name=kind]", "side")
             page.set_input_files("#video-form input[name=file]", str(MINI_RUN))

@@ -90,6 +90,8 @@ def test_forms_without_the_csrf_token_are_refused(world, tiny_video) -> None:
     with TestClient(world.app) as c:
         tok = login(c, "a@clinic.test")
         assert c.post("/patients", data={"name": "X"}).status_code == 403
+        r = c.post("/patients", data={"name": "X", "csrf_token": tok}, files={"f": ("a.bin", b"x" * 100, "text/plain")})
+        assert r.status_code == 400  # files go only through the streaming upload routes
         wrong = tok[:-1] + ("A" if tok[-1] != "A" else "B")
         assert c.post("/patients", data={"name": "X", "csrf_token": wrong}).status_code == 403
         assert "X" not in [m for m in re.findall(r'/patients/\d+">([^<]+)<', c.get("/patients").text)]

@@ -138,12 +138,18 @@ def _unique_ids(jobs: list[VideoJob]) -> list[VideoJob]:
     return out
 
 
-def jobs_from_folder(folder: Path, defaults: JobDefaults = JobDefaults()) -> list[VideoJob]:
-    """Every video file under ``folder`` (recursively, hidden files and folders excluded), sorted by path."""
+def jobs_from_folder(folder: Path, defaults: JobDefaults = JobDefaults(), *, exclude: Path | None = None
+                     ) -> list[VideoJob]:
+    """Every video file under ``folder`` (recursively, hidden files and folders excluded), sorted by path.
+
+    ``exclude``: a folder whose files are never inputs (the batch's output folder, e.g. its annotated videos).
+    """
+    skip = exclude.resolve() if exclude is not None else None
     videos = sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and not (skip is not None and p.resolve().is_relative_to(skip))
     )
     if not videos:
         raise BadManifest(f"no video files in {folder}", hint=f"expected files ending in {', '.join(VIDEO_SUFFIXES)}")
@@ -243,11 +249,12 @@ def jobs_from_manifest(path: Path, defaults: JobDefaults = JobDefaults()) -> lis
     return _unique_ids(jobs)
 
 
-def load_jobs(input_path: str | Path, defaults: JobDefaults = JobDefaults()) -> list[VideoJob]:
-    """Jobs from a folder of videos or a ``.csv`` manifest."""
+def load_jobs(input_path: str | Path, defaults: JobDefaults = JobDefaults(), *, out_dir: str | Path | None = None
+              ) -> list[VideoJob]:
+    """Jobs from a folder of videos or a ``.csv`` manifest (a folder's files under ``out_dir`` are not inputs)."""
     p = Path(input_path).expanduser()
     if p.is_dir():
-        return jobs_from_folder(p, defaults)
+        return jobs_from_folder(p, defaults, exclude=Path(out_dir).expanduser() if out_dir is not None else None)
     if p.is_file() and p.suffix.lower() == ".csv":
         return jobs_from_manifest(p, defaults)
     if p.is_file():

@@ -87,8 +87,9 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None, n_v
         n = workers or default_worker_count(n_videos)
         # a worker holds only the video it is analysing (no queue of its own): if its process dies, no other video
         # is charged with the death, and a worker that joins late gets work at once
+        # (the HTTP endpoint goes to a free port so it never collides with another cluster on 8787)
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)
         with cluster, Client(cluster, set_as_default=False) as client:
             yield client
@@ -142,7 +143,7 @@ def run_batch(
     the run is interrupted (unfinished videos then have status ``pending``).
     """
     started = time.perf_counter()
-    job_list = list(jobs) if jobs is not None else load_jobs(input_path, defaults)
+    job_list = list(jobs) if jobs is not None else load_jobs(input_path, defaults, out_dir=out_dir)
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, Mapping[str, Any]] = {}
@@ -162,7 +163,8 @@ def run_batch(
         try:
             if pending:
                 n_workers = _run_pending(pending, out, rows, workers=workers, scheduler=scheduler, analyze=analyze,
-                                         settings=settings, annotate=annotate, progress=progress)
+                                         settings=settings, annotate=annotate, progress=progress,
+                                         reuse_since=time.time() if force else 0.0)
         finally:
             ordered = tuple(rows[j.id] for j in job_list)
             extra_columns = [k for j in job_list for k in j.extra]
@@ -173,6 +175,7 @@ def run_batch(
 def _run_pending(
     pending: list[VideoJob], out: Path, rows: dict[str, Mapping[str, Any]], *, workers: int | None,
     scheduler: str | None, analyze: AnalyzeFn | None, settings: Any, annotate: bool, progress: ProgressFn | None,
+    reuse_since: float,
 ) -> int:
     from distributed import as_completed
 
@@ -183,11 +186,13 @@ def _run_pending(
         run_tag = uuid.uuid4().hex[:8]
         # local workers share this terminal: hide MediaPipe's C++ logs unless the application logs at INFO (-v)
         quiet = scheduler is None and logging.getLogger().getEffectiveLevel() > logging.INFO
-        futures = {
-            client.submit(analyze_job, job, str(out), analyze=analyze, settings=settings, annotate=annotate,
-                          quiet_native_logs=quiet, key=f"backtorun-analyze-{job.id}-{run_tag}", pure=False): job
-            for job in pending
-        }
+        # one graph update for all videos: Dask then queues them on the scheduler and hands each worker the next
+        # video only when it is free (a worker's queue would be lost with it if its process died)
+        submitted = client.map(analyze_job, pending, [str(out)] * len(pending), analyze=analyze, settings=settings,
+                               annotate=annotate, quiet_native_logs=quiet, reuse_since=reuse_since, pure=False,
+                               key=[f"backtorun-analyze-{job.id}-{run_tag}" for job in pending])
+        futures = dict(zip(submitted, pending))
+        del submitted
         for done, fut in enumerate(as_completed(futures, loop=client.loop), start=1):
             job = futures[fut]
             try:
@@ -195,6 +200,7 @@ def _run_pending(
             except Exception as exc:  # noqa: BLE001 — a dead worker or a write error fails one video, not the batch
                 log.error("%s: task failed: %s", job.id, exc)
                 record = _record_failure(out, job, exc, settings)
+            fut.release()  # the record is saved: a worker lost later must not recompute this video
             rows[job.id] = summary_row(job, record, record.get("status", "failed"))
             if progress is not None:
                 progress(done, len(pending), rows[job.id])

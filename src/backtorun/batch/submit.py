@@ -15,9 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from backtorun.batch.worker import AnalyzeFn, default_analyze
+from backtorun.batch.worker import default_analyze
 from backtorun.errors import ConfigError
-from backtorun.types import GaitAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +28,11 @@ CONNECT_TIMEOUT_S = 15
 
 def run_analysis_task(
     video: str, out_dir: str, analysis_kwargs: dict[str, Any], progress_topic: str | None,
-    analyze: AnalyzeFn | None = None,
-) -> GaitAnalysis:
-    """Runs on a worker: the per-video analysis, with progress forwarded as events on ``progress_topic``."""
+    analyze: Callable[..., Any] | None = None,
+) -> Any:
+    """Runs on a worker: the per-video analysis (``GaitAnalysis``), with progress forwarded as events on
+    ``progress_topic``. A different ``analyze(video, out_dir, progress=…, **analysis_kwargs)`` may be given (the web
+    app runs its whole job this way); its return value is the future's result."""
     fn = analyze if analyze is not None else default_analyze()
     progress = None
     if progress_topic is not None:
@@ -66,7 +67,7 @@ class DaskAnalysisClient:
         self._lock = threading.Lock()
 
     def submit(self, video: str | Path, out_dir: str | Path, *, progress: ProgressFn | None = None,
-               analyze: AnalyzeFn | None = None, **analysis_kwargs: Any) -> Any:
+               analyze: Callable[..., Any] | None = None, **analysis_kwargs: Any) -> Any:
         """Start the analysis of ``video`` into ``out_dir`` on the cluster; returns a ``distributed.Future``.
 
         ``analysis_kwargs`` go to ``analyze_video_file`` (view, height_cm, speed_mps, settings, annotate).

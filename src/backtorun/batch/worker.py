@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from backtorun.batch.jobs import VideoJob
 from backtorun.batch.outputs import (
-    DONE_FILE, DONE_SCHEMA, ERROR_FILE, ERROR_SCHEMA, file_stat, new_work_dir, params_for, publish, sha256_of,
+    DONE_FILE, DONE_SCHEMA, ERROR_FILE, ERROR_SCHEMA, file_stat, finished_marker, new_work_dir, params_for, publish, sha256_of,
     write_json_atomic,
 )
 from backtorun.errors import BacktorunError
@@ -63,7 +63,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _now() -> str:
+def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -122,13 +122,22 @@ def analyze_job(
     settings: Any = None,
     annotate: bool = True,
     quiet_native_logs: bool = False,
+    reuse_since: float | None = None,
 ) -> dict[str, Any]:
     """Analyse ``job.video`` into ``out_dir/<job.id>`` and return its record (also saved as done/error JSON).
 
     ``quiet_native_logs`` hides MediaPipe's C++ log lines (they would scribble over the batch's progress bar).
+    ``reuse_since`` (Unix time, 0 for any): when a matching finished marker at least this recent exists, it is
+    returned instead of analysing again — Dask re-runs a task whose result was lost with a dying worker, and the
+    video's folder then already holds the finished work.
     """
-    started, cpu_started = time.perf_counter(), cpu_seconds()
     out = Path(out_dir)
+    if reuse_since is not None:
+        marker = finished_marker(out / job.id, job, settings=settings)
+        if marker is not None and float(marker.get("finished_unix_s", 0.0)) >= reuse_since:
+            log.info("%s: already finished at %s; not analysed again", job.id, marker.get("finished_at"))
+            return marker
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     fn = analyze if analyze is not None else default_analyze()
     stat = file_stat(job.video)
     record: dict[str, Any] = {
@@ -159,7 +168,7 @@ def analyze_job(
         record.update(schema=ERROR_SCHEMA, status="failed", **error_record(exc))
         marker = ERROR_FILE
     record.update(elapsed_s=round(time.perf_counter() - started, 2), cpu_s=round(cpu_seconds() - cpu_started, 2),
-                  worker_peak_rss_mb=peak_rss_mb(), finished_at=_now())
+                  worker_peak_rss_mb=peak_rss_mb(), finished_at=utc_now(), finished_unix_s=time.time())
     write_json_atomic(work / marker, record)
     publish(work, out / job.id)
     return record

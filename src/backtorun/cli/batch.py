@@ -12,6 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from backtorun.cli._common import console, err_console, user_errors
 from backtorun.errors import InputError
 
+#: At most this many failed videos are listed on the terminal (all of them are in summary.csv).
+_MAX_FAILURES_LISTED = 20
+
 
 def _speed_mps(speed: Optional[Tuple[str, str]]) -> float | None:
     if speed is None:
@@ -54,12 +57,14 @@ def batch(
             raise InputError(f"--view {view!r} is not one of auto, side, rear, front")
         defaults = JobDefaults(view=view, height_cm=height_cm, speed_mps=_speed_mps(speed))  # type: ignore[arg-type]
         settings = load_settings(settings_file) if settings_file is not None else None
-        jobs = load_jobs(input_path, defaults)
+        jobs = load_jobs(input_path, defaults, out_dir=out)
         with _BatchProgress() as progress:
             report = run_batch(input_path, out, workers=workers, scheduler=scheduler, force=force, settings=settings,
                                annotate=annotate, progress=progress.update, jobs=jobs)
-        for row in report.failures:
+        for row in report.failures[:_MAX_FAILURES_LISTED]:
             err_console.print(f"[red]failed[/] {row['id']}: {row['error']}", highlight=False, soft_wrap=True)
+        if report.n_failed > _MAX_FAILURES_LISTED:
+            err_console.print(f"… and {report.n_failed - _MAX_FAILURES_LISTED} more failures: see the summary")
         console.print(
             f"{report.n_ok} analysed, {report.n_skipped} already finished, {report.n_failed} failed "
             f"in {report.elapsed_s:.0f} s — summary: {report.summary_csv}", highlight=False, soft_wrap=True,

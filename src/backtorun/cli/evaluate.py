@@ -49,8 +49,8 @@ def _print_outputs(out: Path) -> None:
 
 
 def evaluate(
-    side: Optional[Path] = typer.Option(None, "--side", help="Side-view treadmill video."),
-    rear: Optional[Path] = typer.Option(None, "--rear", help="Rear-view treadmill video."),
+    side: Optional[Path] = typer.Option(None, "--side", help="Side-view treadmill video (or keypoint file)."),
+    rear: Optional[Path] = typer.Option(None, "--rear", help="Rear-view treadmill video (or keypoint file)."),
     side_keypoints: Optional[Path] = typer.Option(None, "--side-keypoints",
                                                   help="Side-view keypoints (.npz/.json/.csv) instead of a video."),
     rear_keypoints: Optional[Path] = typer.Option(None, "--rear-keypoints",
@@ -75,8 +75,15 @@ def evaluate(
     with user_errors():
         from backtorun.services.evaluation import run_evaluation
 
+        from backtorun.services.analysis import is_keypoint_input
+
         if side is None and side_keypoints is None and rear is None and rear_keypoints is None:
             raise InputError("no running recording given", hint="add --side VIDEO (and optionally --rear VIDEO)")
+        # a keypoint file given as --side/--rear is analysed as keypoints
+        if side is not None and side_keypoints is None and is_keypoint_input(side):
+            side, side_keypoints = None, side
+        if rear is not None and rear_keypoints is None and is_keypoint_input(rear):
+            rear, rear_keypoints = None, rear
         patient = {k: v for k, v in (("name", patient_name), ("id", patient_id)) if v}
         session = {k: v for k, v in (("clinician", clinician), ("incline_pct", incline_pct)) if v is not None}
         run_evaluation(

@@ -45,7 +45,7 @@ def serve(
         settings = _settings(db, data_dir, jobs_backend=jobs_backend, dask_scheduler=dask_scheduler)
         app = create_app(settings)
         err_console.print(f"backtorun clinic on http://{host}:{port}  (data: {settings.data_dir})")
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False)
 
 
 @admin_app.command("create")

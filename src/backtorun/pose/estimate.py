@@ -138,7 +138,8 @@ class _Rows:
 
 
 def _run_segment(path: Path, seg: Segment, estimator: PoseEstimator, index: FrameIndex | None,
-                 progress: _Progress, prefetch: int, warmup: int = 0) -> _Rows:
+                 progress: _Progress, prefetch: int, warmup: int = 0,
+                 cancel: threading.Event | None = None) -> _Rows:
     n = seg.stop - seg.start
     xy = np.full((n, N_LANDMARKS, 2), np.nan, dtype=np.float32)
     vis = np.zeros((n, N_LANDMARKS), dtype=np.float32)
@@ -147,6 +148,8 @@ def _run_segment(path: Path, seg: Segment, estimator: PoseEstimator, index: Fram
     seen = np.zeros(n, dtype=bool)
     first = max(0, seg.start - warmup)
     for frame in iter_frames(path, start_frame=first, stop_frame=seg.stop, prefetch=prefetch, index=index):
+        if cancel is not None and cancel.is_set():
+            break
         r = frame.index - seg.start
         f_xy, f_vis, f_world = estimator.estimate(frame.rgb, frame.time_s)
         if r < 0:  # warm-up: the tracker settles on the runner before the segment's first frame
@@ -197,16 +200,22 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         est = estimator if estimator is not None else make()
         name = getattr(est, "name", name)
         try:
-            return _run_segment(path, seg, est, index, ticker, prefetch, SEGMENT_WARMUP_FRAMES)
+            return _run_segment(path, seg, est, index, ticker, prefetch, SEGMENT_WARMUP_FRAMES, cancel)
         finally:
             if estimator is None:
                 est.close()
 
+    cancel = threading.Event()  # set when one worker fails or the caller is interrupted: the others stop
     if len(segments) == 1:
         parts = [work(segments[0])]
     else:
         with ThreadPoolExecutor(max_workers=len(segments), thread_name_prefix="backtorun-pose") as pool:
-            parts = list(pool.map(work, segments))
+            futures = [pool.submit(work, seg) for seg in segments]
+            try:
+                parts = [f.result() for f in futures]
+            except BaseException:
+                cancel.set()
+                raise
 
     xy = np.concatenate([p.xy for p in parts]).astype(np.float64)
     if xy.shape[0] == 0:

@@ -1,5 +1,5 @@
-"""Report plots (matplotlib, no pyplot state): per-stride values against the normal band, joint-angle curves over
-the gait cycle, mean ± SD per side, and weekly running volume.
+"""Report plots (matplotlib, no pyplot state): per-step values with the mean ± SD per side against the normal band,
+joint-angle curves over the gait cycle (mean ± SD per side), and weekly running volume.
 
 Every function writes one PNG and returns its path, or ``None`` when there is nothing to plot (the report then
 says "not assessed" instead of showing an empty chart).
@@ -29,12 +29,6 @@ SIDE_PLOT_METRICS = (
     "cadence_spm", "contact_time_ms", "vertical_oscillation_cm", "vertical_ratio_pct", "hip_extension_deg",
     "trunk_lean_deg", "trunk_extension_at_pushoff_deg", "shank_angle_ic_deg", "knee_flexion_peak_stance_deg",
 )
-#: Metrics compared per side in the mean ± SD plot (only those measured per side are drawn).
-SIDES_PLOT_METRICS = (
-    "contact_time_ms", "hip_extension_deg", "trunk_extension_at_pushoff_deg", "shank_angle_ic_deg",
-    "heel_ahead_leg_ratio", "knee_flexion_ic_deg", "knee_flexion_peak_stance_deg", "pelvic_drop_deg",
-    "arm_crossover_ratio",
-)
 REAR_PLOT_METRICS = ("pelvic_drop_deg", "arm_crossover_ratio", "lateral_trunk_lean_deg")
 
 
@@ -61,8 +55,8 @@ def _layout(fig: Figure, nrows: int) -> None:
     for ax in fig.axes:
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.yaxis.set_major_locator(MaxNLocator(4))
-    h = fig.get_figheight()
-    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.62 / h, bottom=0.38 / h, wspace=0.32,
+    h, w = fig.get_figheight(), fig.get_figwidth()
+    fig.subplots_adjust(left=0.55 / w, right=1 - 0.2 / w, top=1 - 0.62 / h, bottom=0.38 / h, wspace=0.32,
                         hspace=0.55 if nrows > 1 else 0.2)
 
 
@@ -73,7 +67,8 @@ def _finite(values: Any) -> np.ndarray:
 
 def stride_plot(analysis: GaitAnalysis, ranges: Mapping[str, Any], path: Path, *, metrics: Sequence[str],
                 title: str) -> Path | None:
-    """Small multiples: each metric's per-stride values (by side) against the shaded typical band."""
+    """Small multiples: each metric's per-step values (dots, by side) and the mean ± SD per side (squares at the
+    right of the dotted line), against the shaded typical band."""
     strides = analysis.strides
     if strides is None or strides.empty:
         return None
@@ -90,13 +85,20 @@ def stride_plot(analysis: GaitAnalysis, ranges: Mapping[str, Any], path: Path, *
     for ax, metric in zip(axes.flat, cols):
         info = ranges.get(metric, {})
         x_all = np.arange(len(strides))
-        if side_col:
-            for side in ("L", "R"):
-                mask = (strides[side_col] == side).to_numpy()
-                y = strides[metric].to_numpy(dtype=float)[mask]
-                ax.plot(x_all[mask], y, "o", ms=3.2, color=SIDE_COLOURS[side], label=side)
-        else:
-            ax.plot(x_all, strides[metric].to_numpy(dtype=float), "o", ms=3.2, color=SIDE_COLOURS["all"])
+        n = len(strides)
+        groups = [(s, (strides[side_col] == s).to_numpy()) for s in ("L", "R")] if side_col else [
+            ("all", np.ones(n, dtype=bool))]
+        for k, (side, mask) in enumerate(groups):
+            y = strides[metric].to_numpy(dtype=float)[mask]
+            ax.plot(x_all[mask], y, "o", ms=3.0, color=SIDE_COLOURS[side], label=None if side == "all" else side)
+            # mean ± SD of this side, drawn to the right of the steps
+            yf = y[np.isfinite(y)]
+            if yf.size:
+                sd = float(yf.std(ddof=1)) if yf.size > 1 else 0.0
+                ax.errorbar([n + 1.5 + 1.6 * k], [float(yf.mean())], yerr=[sd], fmt="s", ms=4, capsize=2.5, lw=1.2,
+                            color=SIDE_COLOURS[side])
+        ax.axvline(n + 0.4, color="#999999", lw=0.6, ls=":")
+        ax.set_xlim(-1, n + 2.5 + 1.6 * (len(groups) - 1))
         y = _finite(strides[metric])
         pad = max(1e-6, 0.15 * (y.max() - y.min()) if y.size > 1 else abs(y[0]) * 0.1 + 1)
         lo, hi = y.min() - pad, y.max() + pad
@@ -154,57 +156,6 @@ def curves_plot(curves: Mapping[str, Any], labels: Mapping[str, str], path: Path
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=6, frameon=False)
     fig.suptitle(title, fontsize=9)
-    _layout(fig, nrows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
-    return path
-
-
-def side_summary_plot(analyses: Sequence[GaitAnalysis], ranges: Mapping[str, Any], path: Path, *,
-                      metrics: Sequence[str] = SIDES_PLOT_METRICS) -> Path | None:
-    """Mean ± SD per side for every metric measured per side, against the typical band."""
-    rows: list[tuple[str, Mapping[str, Any]]] = []
-    seen: set[str] = set()
-    for analysis in analyses:
-        for metric in metrics:
-            summ = analysis.summary.get(metric)
-            if summ is None or metric in seen or not summ.by_side:
-                continue
-            if any(math.isfinite(s.mean) for s in summ.by_side.values()):
-                rows.append((metric, summ.by_side))
-                seen.add(metric)
-    if not rows:
-        return None
-    ncols = 3
-    nrows = math.ceil(len(rows) / ncols)
-    fig = Figure(figsize=(7.2, 1.25 * nrows + 0.4), dpi=DPI)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax, (metric, by_side) in zip(axes.flat, rows):
-        info = ranges.get(metric, {})
-        sides = [s for s in ("L", "R") if s in by_side] or list(by_side)
-        for i, side in enumerate(sides):
-            s = by_side[side]
-            ax.errorbar([s.mean], [i], xerr=[0 if not math.isfinite(s.sd) else s.sd], fmt="o", ms=4, capsize=3,
-                        color=SIDE_COLOURS.get(side, SIDE_COLOURS["all"]))
-        values = [by_side[s].mean for s in sides if math.isfinite(by_side[s].mean)]
-        spreads = [by_side[s].sd for s in sides if math.isfinite(by_side[s].sd)]
-        lo = min(values) - (max(spreads) if spreads else 1) * 1.6 - 1e-3
-        hi = max(values) + (max(spreads) if spreads else 1) * 1.6 + 1e-3
-        for bound in (info.get("low"), info.get("high")):
-            if bound is not None:
-                pad = 0.08 * max(hi - lo, abs(bound) * 0.1, 1e-3)
-                lo, hi = min(lo, bound - pad), max(hi, bound + pad)
-        ax.set_xlim(lo, hi)
-        _band(ax, info, horizontal=False)
-        ax.set_yticks(range(len(sides)))
-        ax.set_yticklabels(sides, fontsize=7)
-        ax.set_ylim(-0.7, len(sides) - 0.3)
-        ax.set_title(_label(ranges, metric), fontsize=6.8)
-        ax.tick_params(axis="x", labelsize=6.5)
-        ax.grid(alpha=0.25, lw=0.5, axis="x")
-    for ax in list(axes.flat)[len(rows):]:
-        ax.set_visible(False)
-    fig.suptitle("Mean ± SD per side (shaded: typical range)", fontsize=9)
     _layout(fig, nrows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)

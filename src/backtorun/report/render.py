@@ -14,7 +14,9 @@ import jinja2
 from backtorun.errors import MissingDependency
 from backtorun.evaluation import Evaluation
 from backtorun.report import plots as _plots
-from backtorun.report.view import build_view, flagged_weeks, load_ranges, weekly_volumes
+from backtorun.report.format import load_ranges
+from backtorun.report.sections import flagged_weeks, weekly_volumes
+from backtorun.report.view import build_view
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,6 @@ def render_plots(e: Evaluation, plots_dir: Path, *, ranges_path: str | None = No
         rear_curves = {k: v for k, v in e.rear.curves.items() if k in REAR_CURVES}
         out["rear_curves"] = _plots.curves_plot(rear_curves, curve_labels, plots_dir / "rear_curves.png",
                                                 title="Rear view: angles over the gait cycle")
-    analyses = [a for a in (e.side, e.rear) if a is not None]
-    if analyses:
-        out["sides"] = _plots.side_summary_plot(analyses, ranges, plots_dir / "sides.png")
     weeks = weekly_volumes(e.training)
     if weeks:
         flagged = flagged_weeks(e.training)

@@ -36,15 +36,31 @@ def _noop(_stage: str, _fraction: float) -> None:
     return None
 
 
+def _monotonic(progress: Progress) -> Progress:
+    """Progress whose fraction never goes back (sub-steps restart their own counts)."""
+    best = [0.0]
+
+    def report(stage: str, fraction: float) -> None:
+        best[0] = max(best[0], float(fraction))
+        progress(stage, best[0])
+
+    return report
+
+
 def _analyze(view: str, video: Path | None, keypoints: Path | None, out_dir: Path, *, height_cm: float | None,
-             speed_mps: float | None, fps: float | None, progress: Progress) -> GaitAnalysis | None:
-    """One view's analysis (video or keypoints) with its outputs in ``out_dir/<view>``; None without input."""
+             speed_mps: float | None, fps: float | None, progress: Progress,
+             span: tuple[float, float] = (0.0, 1.0)) -> GaitAnalysis | None:
+    """One view's analysis (video or keypoints) with its outputs in ``out_dir/<view>``; None without input.
+
+    Frame-level progress is mapped into ``span`` of the whole evaluation, so the overall fraction never goes back.
+    """
     from backtorun.services import analysis as _analysis
 
     sub = out_dir / view
     if video is not None:
         def frame_progress(done: int, total: int) -> None:
-            progress(f"{view} video: pose and annotated video", done / total if total else 0.0)
+            frac = min(1.0, done / total) if total else 0.0
+            progress(f"{view} video: pose and annotated video", span[0] + frac * (span[1] - span[0]))
 
         return _analysis.analyze_video_file(video, sub, view=view, height_cm=height_cm, speed_mps=speed_mps,
                                             progress=frame_progress)
@@ -105,7 +121,7 @@ def run_evaluation(
     Analysis outputs go to ``out_dir/side`` and ``out_dir/rear``; the metronome WAV at the first cadence target is
     written when a plan with a cadence target exists; a red flag replaces the plan with a referral.
     """
-    report = progress or _noop
+    report = _monotonic(progress or _noop)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     named = {"side_video": side_video, "rear_video": rear_video, "side_keypoints": side_keypoints,
@@ -139,10 +155,10 @@ def run_evaluation(
 
     report("side view", 0.1)
     side = _analyze("side", side_video, side_keypoints, out_dir, height_cm=height_cm, speed_mps=speed_mps,
-                    fps=keypoints_fps, progress=report)
+                    fps=keypoints_fps, progress=report, span=(0.1, 0.5))
     report("rear view", 0.5)
     rear = _analyze("rear", rear_video, rear_keypoints, out_dir, height_cm=height_cm, speed_mps=speed_mps,
-                    fps=keypoints_fps, progress=report)
+                    fps=keypoints_fps, progress=report, span=(0.5, 0.7))
 
     from backtorun.findings import evaluate_findings
 
@@ -181,8 +197,9 @@ def run_evaluation(
                   "clinic_file": rules_path.name if rules_path else None},
         "height_cm": height_cm, "speed_mps": speed_mps,
     }
-    pose_versions = {f"{v}_{k}": str(val) for v, a in (("side", side), ("rear", rear)) if a is not None
-                     for k, val in a.software.items()}
+    base_versions = software_versions()
+    pose_versions = {f"{v} {k}": str(val) for v, a in (("side", side), ("rear", rear)) if a is not None
+                     for k, val in a.software.items() if base_versions.get(k) != str(val)}
     sess = dict(session or {})
     if speed_mps is not None:
         sess.setdefault("speed_mps", speed_mps)

@@ -65,10 +65,11 @@ def _event_in(events: list[GaitEvent], lo: int, hi: int) -> GaitEvent | None:
 
 
 def _middle(events: list[GaitEvent]) -> GaitEvent | None:
+    """Without a stride table: the middle (in time) of the events at least as confident as the median one."""
     if not events:
         return None
-    best = sorted(events, key=lambda e: -e.confidence)[: max(1, len(events))]
-    best = sorted(best, key=lambda e: e.frame)
+    conf = float(np.median([e.confidence for e in events]))
+    best = sorted((e for e in events if e.confidence >= conf), key=lambda e: e.frame)
     return best[len(best) // 2]
 
 

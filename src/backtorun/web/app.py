@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -33,6 +34,20 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") and not request.url.path.endswith((".json", "/status"))
 
 
+def _remove_stale_partial_uploads(root: Path, older_than_s: float = 3600.0) -> None:
+    """Delete ``.upload-*.part`` files left by uploads cut off by a crash (finished uploads are never touched)."""
+    if not root.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    for part in root.rglob(".upload-*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+                log.info("removed the partial upload %s left by an interrupted request", part)
+        except OSError as exc:
+            log.warning("could not remove the partial upload %s: %s", part, exc)
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app: database (migrated on startup), job runner, routes, templates and static files."""
     settings = settings or WebSettings()
@@ -44,6 +59,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations:
             upgrade(engine)
+        _remove_stale_partial_uploads(settings.data_dir / "uploads")
         runner = make_runner(backend=settings.jobs_backend, db_url=db_url, data_dir=settings.data_dir,
                              pipeline=settings.pipeline, workers=settings.job_workers, nice=settings.worker_nice,
                              dask_scheduler=settings.dask_scheduler)

@@ -84,7 +84,7 @@ def require_admin(clinician: Clinician = Depends(current_clinician)) -> Clinicia
 
 async def csrf_form(request: Request, clinician: Clinician = Depends(current_clinician)) -> dict[str, str]:
     """The submitted form fields, after checking its CSRF token against the session's."""
-    form = await request.form()
+    form = await request.form(max_files=0, max_fields=2000)  # files only through the streaming upload routes
     token = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
     if not token or not hmac.compare_digest(token, clinician.csrf_token):
         raise CsrfFailed()

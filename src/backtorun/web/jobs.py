@@ -231,6 +231,8 @@ class InProcessJobRunner:
         fut.add_done_callback(lambda f, j=job_id: self._done(j, f))
 
     def _done(self, job_id: int, fut: "cf.Future[str]") -> None:
+        if fut.cancelled():  # server shutting down: the row stays queued/running and is recovered on restart
+            return
         exc = fut.exception()
         if exc is not None:  # the worker process crashed (e.g. out of memory): record it on the row
             log.error("worker for job %s crashed: %r", job_id, exc)

@@ -49,7 +49,7 @@ def _secure(request: Request) -> bool:
 async def login(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    form = await request.form()
+    form = await request.form(max_files=0, max_fields=20)
     email = str(form.get("email") or "").strip().lower()
     password = str(form.get("password") or "")
     next_url = _safe_next(str(form.get("next") or ""))

@@ -331,7 +331,11 @@ def report_page(request: Request, evaluation_id: int, clinician: Clinician = Dep
         return RedirectResponse(f"/evaluations/{ev.id}", status_code=303)
     out = _result_dir(ev)
     repo.audit(db, clinician.user, "view", "evaluation", ev.id, "report")
+    artefacts = (ev.result or {}).get("artefacts") or {}
+    videos = [(view, artefacts[f"{view}_annotated_mp4"]) for view in ("side", "rear")
+              if isinstance(artefacts.get(f"{view}_annotated_mp4"), str) and (out / artefacts[f"{view}_annotated_mp4"]).is_file()]
     return render(request, "report.html", {"ev": ev, "patient": patient, "summary": report_summary(ev.result or {}),
+                                           "videos": videos,
                                            "has_html": (out / "report.html").is_file(),
                                            "has_runner": (out / "runner.pdf").is_file()})
 

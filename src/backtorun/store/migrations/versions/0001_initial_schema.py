@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:36:26.366022
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,7 +145,7 @@ def upgrade() -> None:
     sa.Column('original_name', sa.String(length=300), nullable=False),
     sa.Column('stored_path', sa.String(length=1000), nullable=False),
     sa.Column('content_type', sa.String(length=100), nullable=False),
-    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
