@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.copies} copies of {args.video.name}; CPU cores: {os.cpu_count()}; "
           f"load average before: {os.getloadavg()[0]:.2f}")
     results: dict[int, list[float]] = {n: [] for n in args.workers}
+    busy: dict[int, list[float]] = {n: [] for n in args.workers}
     try:
         for n in [n for _ in range(args.repeat) for n in args.workers]:
             out = root / f"out_w{n}"
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             cpu = [float(r["cpu_s"]) for r in report.rows if r["cpu_s"] != ""]
             vpm = 60.0 * report.n_ok / wall_s if wall_s > 0 else float("nan")
             results[n].append(vpm)
+            busy[n].append(sum(cpu) / max(sum(per_video), 1e-9))
             print(f"workers={n}: {report.n_ok} ok, {report.n_failed} failed in {wall_s:.1f} s wall "
                   f"-> {vpm:.2f} videos/min; per video {statistics.mean(per_video):.1f} s wall and "
                   f"{statistics.mean(cpu):.1f} s CPU mean inside the worker "
@@ -88,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"workers={n}: median {vpm:.2f} videos/min over {len(results[n])} run(s)")
         if n != first and medians[first] > 0:
             print(f"speed-up {n} vs {first} worker(s): {vpm / medians[first]:.2f}x")
+    if busy.get(1):
+        cores, one = os.cpu_count() or 1, max(busy[1])
+        print(f"one worker kept up to {one:.2f} cores busy: CPU-bound ceiling on {cores} cores about "
+              f"{cores / one:.2f}x the 1-worker throughput (if the machine is otherwise idle)")
     return 0
 
 

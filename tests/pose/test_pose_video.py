@@ -110,3 +110,14 @@ def test_only_selected_frames_are_yielded(tmp_path: Path) -> None:
     assert got == [(3, 3), (11, 11), (12, 12)]
     small = next(iter(iter_frames(path, max_side=32)))
     assert small.rgb.shape == (16, 32, 3) and small.scale == 0.5
+
+
+def test_seeking_into_a_real_clip_gives_identical_frames() -> None:
+    # IMG_5396 has B-frames and key frames only at 0 and 250: reaching frame 213 passes over many
+    # non-reference frames, which are skipped, not decoded
+    path = DATA / "video" / "treadmill" / "IMG_5396.mp4"
+    index = build_frame_index(path)
+    full = {f.index: f.rgb for f in iter_frames(path, only={213, 214, 215})}
+    part = {f.index: f.rgb for f in iter_frames(path, start_frame=213, stop_frame=216, index=index)}
+    assert set(part) == set(full) == {213, 214, 215}
+    assert all(np.array_equal(full[k], part[k]) for k in full)

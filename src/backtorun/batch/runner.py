@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 
 #: ``progress(done, total, row)`` after each video of this run (``row`` as in the summary CSV).
 ProgressFn = Callable[[int, int, Mapping[str, Any]], None]
+#: Dask settings of the local cluster, tried by :func:`dask_client` (tests and benchmarks may change them).
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    # a worker holds only the video it is analysing (no queue of its own): if its process dies, no other video
+    # is charged with the death, and a worker that joins late gets work at once
+    "distributed.scheduler.worker-saturation": 1.0,
+}
 #: Seconds to wait for a remote scheduler to answer before giving up.
 SCHEDULER_CONNECT_TIMEOUT_S = 15
 
@@ -85,10 +91,8 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None, n_v
                 yield client
             return
         n = workers or default_worker_count(n_videos)
-        # a worker holds only the video it is analysing (no queue of its own): if its process dies, no other video
-        # is charged with the death, and a worker that joins late gets work at once
         # (the HTTP endpoint goes to a free port so it never collides with another cluster on 8787)
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)
         with cluster, Client(cluster, set_as_default=False) as client:

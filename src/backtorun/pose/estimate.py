@@ -7,7 +7,7 @@ its own estimator (PyAV and MediaPipe release the GIL while they work). Within a
 frames ahead in a background thread. Each segment acquires the runner afresh (see
 :mod:`backtorun.pose.tracking`) ``SEGMENT_WARMUP_FRAMES`` before its first frame, so that tracking has settled
 at the boundary. Tracking-mode landmarks depend on the frames before, so after a boundary they are not
-bit-identical to a single sequential run (on mini_run.mp4: heel/toe median difference 0 px, mean 2.5 px).
+bit-identical to a single sequential run (on mini_run.mp4: heel/toe median difference 0 px, mean 2.9 px).
 
 Memory: frames are dropped as soon as their landmarks are taken; only landmarks (≈1.6 kB a frame) are kept.
 """
@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 EstimatorFactory = Callable[[], PoseEstimator]
 
-#: Share of one frame's work spent decoding (measured on IMG_5396: ≈4 ms decode vs ≈12 ms BlazePose), used
-#: to weigh the frames a segment decodes only to reach its start after a seek.
-DECODE_SHARE = 0.25
+#: Cost of a frame a segment only decodes to reach its start after a seek, relative to a fully analysed frame
+#: (measured on IMG_5396: ≈ 2.8 ms, non-reference frames skipped, vs ≈ 20 ms CPU decode + BlazePose).
+DECODE_SHARE = 0.15
 #: Frames before a segment's start that its estimator sees (results dropped) so that tracking and landmark
 #: smoothing have settled at the segment boundary (D).
 SEGMENT_WARMUP_FRAMES = 10

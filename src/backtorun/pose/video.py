@@ -198,6 +198,21 @@ def _shrink(img: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
     return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp), s
 
 
+def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+             skip_before_pts: int | None) -> Iterator[av.VideoFrame]:
+    """Decode ``stream``; frames shown before ``skip_before_pts`` that no other frame refers to (non-reference
+    B-frames) are not decoded at all — they are only passed over on the way to a segment's first frame."""
+    ctx = stream.codec_context
+    skipping = False
+    for packet in container.demux(stream):
+        if skip_before_pts is not None:
+            want = packet.pts is not None and int(packet.pts) < skip_before_pts
+            if want != skipping:
+                ctx.skip_frame = "NONREF" if want else "DEFAULT"
+                skipping = want
+        yield from packet.decode()
+
+
 def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: FrameIndex | None,
             max_side: int | None = None, only: Container[int] | None = None,
             frame_threads: bool = False) -> Iterator[Frame]:
@@ -220,11 +235,12 @@ def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: Fram
             key = max((k for k in index.keyframes if k <= start_frame), default=0)
             if key > 0:
                 container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
+        skip_before = int(index.pts[start_frame]) if seek_mode and 0 < start_frame < index.n_frames else None
         n_out = 0
         t0: float | None = None
         seq = 0
         try:
-            for frame in container.decode(stream):
+            for frame in _decoded(container, stream, None if frame_threads else skip_before):
                 if rot is None:
                     rot = display_rotation_deg(getattr(frame, "rotation", 0), stream.metadata.get("rotate"))
                 if seek_mode:

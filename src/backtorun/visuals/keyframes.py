@@ -151,7 +151,8 @@ def draw_keyframe(img: np.ndarray, pose_xy: np.ndarray, vis: np.ndarray, kf: Key
             flex = knee_flexion_deg(hip, knee, ankle)
             shank = _angle_from_vertical(knee, ankle, fwd, down=True)
             draw_angle(img, knee, knee + (knee - hip), ankle, f"{flex:.0f}", color=ANGLE_COLOR)
-            draw_angle(img, knee, vertical_point(knee, 0.9 * seg, up=False), ankle, f"{shank:+.0f}",
+            # the shank angle is drawn at the ankle (vertical up vs ankle→knee) so the two labels do not overlap
+            draw_angle(img, ankle, vertical_point(ankle, 0.9 * seg, up=True), knee, f"{shank:+.0f}",
                        color=SHANK_COLOR)
             lines += [f"knee flexion {flex:.0f} deg (green)", f"shank angle {shank:+.0f} deg (blue, + = ankle ahead)"]
     else:
