@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="long video through estimate_pose only, or the whole analysis with all outputs")
     ap.add_argument("--workers", type=int, default=None, help="estimate_pose workers (default: one per core)")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds of the speed phases; best counts")
+    ap.add_argument("--loops", type=int, default=1, help="run the speed phases on the clip looped this many times")
     ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     _quiet_native_logs()
@@ -230,7 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout.write
     out(f"clip: {args.video}  cores: {cores}  load average at start: {os.getloadavg()[0]:.2f}\n")
     if not args.only_long:
-        _speed(args, out)
+        if args.loops > 1:  # the same clip played several times back to back: fixed start-up costs amortised
+            sys.path.insert(0, str(ROOT / "src"))
+            from backtorun.pose.synth import loop_video
+
+            with tempfile.TemporaryDirectory(prefix="btr-loops-") as tmp:
+                looped = loop_video(args.video, Path(tmp) / f"loop{args.loops}.mp4", repeats=args.loops)
+                out(f"speed phases on the clip looped {args.loops} times ({looped.name})\n")
+                _speed(argparse.Namespace(**{**vars(args), "video": looped}), out)
+        else:
+            _speed(args, out)
     if not args.skip_long:
         lv = _run_child("long_video", args)
         out(f"long video      {lv['video_minutes']:.1f} min ({lv['frames']} frames, clip × {lv['repeats']}) "

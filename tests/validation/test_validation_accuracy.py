@@ -61,3 +61,15 @@ def test_footnet_events(leg: str, shared_data) -> None:  # noqa: ANN001
     assert sc.ic.n >= 25
     assert sc.ic.mae <= 14.0 and sc.to.mae <= 18.0  # FootNet itself: RMSE 5 / 6 ms
     assert abs(sc.contact_time.bias) <= 30.0
+
+
+def test_rbds_rear_view_cadence_and_pelvic_drop(rbds_data) -> None:  # noqa: ANN001
+    data = rbds_data["45"]
+    kp = data.keypoints
+    pose = rbds.to_pose(kp, rbds.make_camera(kp, "rear"))
+    analysis = rbds.analyze(pose, speed_mps=4.5, height_cm=data.height_cm, view="rear")
+    score = rbds.score_analysis(analysis, pose, data.truth)
+    assert analysis.view == "rear"
+    assert abs(score.summary["cadence_spm"]["error"]) <= 1.0
+    drop = score.metrics["pelvic_drop_deg"]
+    assert drop.n >= 60 and abs(drop.bias) <= 2.5  # reference ≈ 10.6° peak drop
