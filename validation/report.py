@@ -624,7 +624,13 @@ FOOTER = """## Files
 `forceplate.py` (contacts from vertical force), `mocap.py` (gap filling, rigid fits, Harrington hip centre,
 SCoRE joint centres), `rbds.py` (per-trial CLI), `hamner.py`, `footnet.py`, `video_labels.py`,
 `sensitivity.py`, `report.py` (this file), `make_demo_sample.py` (the shipped demo sample). Key figures are
-pinned in `tests/validation/`."""
+pinned in `tests/validation/` (upper bounds: the target where met, otherwise the figure measured when the pin was
+set plus a margin).
+
+Commands: `python -m validation.report [--json results.json]` (this page, 1–2 min on two cores);
+`python -m validation.rbds MARKERS.txt FORCES.txt STATIC.txt --speed-mps V [--fps F] [--noise-px N] [--yaw-deg Y]
+[--camera-height-m H] --json` (one trial); `python -m validation.make_demo_sample` (rebuilds
+`src/backtorun/samples/demo_side.npz`, `demo_rear.npz` and their ATTRIBUTION.md)."""
 
 
 def collect() -> dict[str, Any]:
