@@ -14,7 +14,7 @@ import numpy as np
 
 from backtorun import capture
 from backtorun import conventions as cv
-from backtorun.events import detect_events
+from backtorun.events import detect_events, foot_noise_px
 from backtorun.kinematics import Kinematics, prepare
 from backtorun.metrics import StrideContext, cycle_curves, stride_table, summarize
 from backtorun.metrics import angles
@@ -82,8 +82,10 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
     slow = bool(np.isfinite(apparent) and apparent < settings.min_cadence_spm)
     if slow:
         flags.append(capture.slow_motion_flag(apparent, settings, source="apparent"))
+    noise_px = foot_noise_px(kin.pose, leg_length_px=kin.leg_length_px, cutoff_hz=settings.event_lowpass_cutoff_hz)
     events = detect_events(kin.events_pose, view=kin.view, forward=kin.forward,
-                           near_side=kin.near.side if kin.near else None, leg_length_px=kin.leg_length_px)
+                           near_side=kin.near.side if kin.near else None, leg_length_px=kin.leg_length_px,
+                           noise_px=noise_px)
     ctx = StrideContext.build(kin.angles_pose, view=kin.view, forward=kin.forward,
                               metres_per_px=kin.scale.metres_per_px, leg_length_px=kin.leg_length_px,
                               speed_mps=speed_mps, hip_extension_window_s=settings.hip_extension_window_s)
@@ -102,7 +104,8 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
     settings_used = settings.model_dump(mode="json")
     settings_used.update({"apparent_cadence_spm": apparent if np.isfinite(apparent) else None, "view_requested": view, "scale_method": kin.scale.method,
                           "near_side_method": kin.near.method if kin.near else None,
-                          "leg_swaps_repaired_frames": kin.swapped_frames, "pose_source": pose.source})
+                          "leg_swaps_repaired_frames": kin.swapped_frames,
+                          "foot_noise_px": round(noise_px, 3) if np.isfinite(noise_px) else None, "pose_source": pose.source})
     return GaitAnalysis(
         video=video_info, view=kin.view, events=events, strides=table, summary=summary,
         quality_flags=flags_from(flags), running_direction=kin.direction,

@@ -82,6 +82,33 @@ def stride_period_frames(signal: np.ndarray, *, min_frames: float, max_frames: f
     return float(k)
 
 
+def foot_jitter_px(pose: PoseSeries, *, leg_length_px: float, on_belt_leg: float = 0.02) -> float:
+    """Frame-to-frame jitter (px, 1 SD) of the foot landmarks' height while the foot is on the belt.
+
+    On the belt a foot's image height is nearly constant, so the second difference of its y is measurement noise:
+    for white noise of SD σ, Δ²y has SD σ·√6. Robust (MAD) over the frames on which each heel/toe is within
+    ``on_belt_leg`` leg lengths of its 1-s running lowest position, median over the four landmarks. (D)
+    """
+    from scipy.ndimage import maximum_filter1d
+
+    fs = sampling_rate_hz(pose.time_s, pose.fps)
+    size = max(3, int(round(fs)))
+    out = []
+    for side in ("L", "R"):
+        for part in ("heel", "toe"):
+            y = pose.xy[:, SIDE_LANDMARKS[side][part], 1]
+            if np.isfinite(y).sum() < 10:
+                continue
+            level = maximum_filter1d(np.nan_to_num(y, nan=-np.inf), size=size)
+            d2 = np.diff(y, 2)
+            on = ((level - y)[1:-1] < on_belt_leg * leg_length_px) & np.isfinite(d2)
+            if on.sum() < 10:
+                continue
+            d = d2[on]
+            out.append(1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(6.0))
+    return float(np.median(out)) if out else 0.0
+
+
 @dataclass
 class TreadmillEventDetector:
     """Detect IC/TO for both feet of a treadmill runner in a side view (see module docstring).
@@ -98,16 +125,25 @@ class TreadmillEventDetector:
     consistency: float = 0.4
     min_stride_s: float = 0.40
     max_stride_s: float = 3.0
+    landing_deceleration_leg_s2: float = 28.0
+    landing_noise_sd: float = 1.0
+    landing_window_s: float = 0.15
+    landing_tolerance_leg: float = 0.003
 
     def detect(self, pose: PoseSeries, *, forward: int, near_side: Side | None,
-               leg_length_px: float) -> GaitEvents:
+               leg_length_px: float, noise_px: float | None = None) -> GaitEvents:
+        """IC/TO events. ``noise_px``: SD of the foot landmarks' height noise in ``pose`` (default: estimated
+        from ``pose`` with :func:`foot_jitter_px`); it widens the landing tolerance for noisy keypoints."""
         fs = sampling_rate_hz(pose.time_s, pose.fps)
+        if noise_px is None:
+            noise_px = foot_jitter_px(pose, leg_length_px=leg_length_px)
+        self._noise_px = float(noise_px) if np.isfinite(noise_px) else 0.0
         hip = (pose.xy[:, L_HIP] + pose.xy[:, R_HIP]) / 2
         period = self._period(pose, hip, forward, fs)
         if period is None:
             log.info("no periodic foot motion found")
             return GaitEvents(())
-        feet = [self._foot(pose, hip, side, forward, period, leg_length_px) for side in ("L", "R")]
+        feet = [self._foot(pose, hip, side, forward, period, leg_length_px, fs) for side in ("L", "R")]
         feet = self._plausible(feet, pose, period)
         events: list[GaitEvent] = []
         for foot in feet:
@@ -133,7 +169,7 @@ class TreadmillEventDetector:
         return float(np.median(periods)) if periods else None
 
     def _foot(self, pose: PoseSeries, hip: np.ndarray, side: Side, forward: int, period: float,
-              leg_px: float) -> FootEvents:
+              leg_px: float, fs: float) -> FootEvents:
         lm = SIDE_LANDMARKS[side]
         heel, toe, ankle = pose.xy[:, lm["heel"]], pose.xy[:, lm["toe"]], pose.xy[:, lm["ankle"]]
         heel = np.where(np.isfinite(heel), heel, ankle)
@@ -159,16 +195,18 @@ class TreadmillEventDetector:
                 continue
             # the heel landmark sits above the sole, so heel and toe each get their own belt level
             heel_ground, toe_ground = np.nanmax(heel_seg), np.nanmax(toe_seg)
-            on = (heel[:, 1] >= heel_ground - thr) | (toe[:, 1] >= toe_ground - thr)
-            # IC: first frame from the Zeni candidate's neighbourhood on which either part reaches the belt level
-            hits = np.flatnonzero(on[lo:t0 + 1])
-            if hits.size == 0:
+            gap = np.fmin(heel_ground - heel[:, 1], toe_ground - toe[:, 1])
+            # IC: the touch-down (see _landing), searched from the Zeni candidate's neighbourhood; the foot must have
+            # been seen in the air (heel or toe above the contact threshold, within half a stride) before it, otherwise the touch-down was not seen
+            ic = self._landing(gap, lo, t0, fs, leg_px)
+            if ic is None or ic <= lo:
                 continue
-            ic = lo + int(hits[0])
-            if ic == 0 or on[ic - 1]:
-                continue  # the touch-down itself was not seen
-            ground = heel_ground if heel[ic, 1] >= heel_ground - thr else toe_ground
-            y_ic = heel[:, 1] if heel[ic, 1] >= heel_ground - thr else toe[:, 1]
+            before = np.fmax(heel_ground - heel[:, 1], toe_ground - toe[:, 1])[max(0, ic - int(0.5 * period)):ic]
+            if not (np.isfinite(before).any() and np.nanmax(before) > thr):
+                continue
+            heel_first = np.isfinite(heel[ic, 1]) and heel_ground - heel[ic, 1] <= toe_ground - toe[ic, 1]
+            ground = heel_ground if heel_first else toe_ground
+            y_ic = heel[:, 1] if heel_first else toe[:, 1]
             # TO: scanning back from the Zeni candidate (toe already in the air), the frame after the last one on which
             # the toe is within the threshold of its stance level (75th percentile of toe y over the stance window:
             # robust to the toe landmark wandering while the foot rolls over)
@@ -190,6 +228,42 @@ class TreadmillEventDetector:
             icc.append(self._confidence(vis, y_ic, ic, ground, thr))
             toc.append(self._confidence(vis, y_toe, to, toe_ground, thr_to))
         return FootEvents(side, np.array(ics, dtype=int), np.array(tos, dtype=int), np.array(icc), np.array(toc))
+
+    def _landing(self, gap: np.ndarray, start: int, last: int, fs: float, leg_px: float) -> int | None:
+        """Touch-down frame of one stance (first frame on the belt), or None.
+
+        ``gap`` is the height (px) of the foot's lowest part (heel or toe) above its own stance level. The foot has
+        landed on the first frame from ``start`` on which either
+
+        (a) ``gap ≤ v²/(2·a) + k·σ``: the foot, descending at ``v`` (px/s), is within its stopping distance of the
+            stance level when decelerated at ``a = landing_deceleration_leg_s2`` leg lengths/s² — the heel landmark
+            sits on the shoe and keeps sinking (shoe and heel pad compress) for a few frames after a fast touch-down,
+            so it touches the belt while still a little above its final level; ``σ`` is the keypoint noise
+            (``landing_noise_sd`` SDs), or
+        (b) ``gap`` is within ``max(landing_tolerance_leg·leg, k·σ)`` of the lowest level the foot reaches over the
+            next ``landing_window_s`` (a slowly descending foot: the heel-lowest idea of Fellin 2010 [8]).
+
+        A foot hovering just above the belt before touching down (slow running: 1–1.5 % of leg length for 50–100 ms)
+        satisfies neither. Tuned on Fukuchi RBDS 2.5/4.5 m/s, FootNet, Hamner and mini_run (docs/validation.md). (D)
+        """
+        k = max(1, int(round(self.landing_window_s * fs)))
+        thr = self.contact_threshold_leg * leg_px
+        eps_noise = self.landing_noise_sd * getattr(self, "_noise_px", 0.0)
+        eps = max(self.landing_tolerance_leg * leg_px, eps_noise)
+        a_px = self.landing_deceleration_leg_s2 * leg_px  # px/s²
+        # descent speed (px/s, + = descending; central difference) and the distance the foot needs to stop at
+        # the landing deceleration
+        stop = np.maximum(np.gradient(-_nan_interp(gap)) * fs, 0.0) ** 2 / (2.0 * a_px)
+        for t in range(start, last + 1):
+            if not np.isfinite(gap[t]):
+                continue
+            if gap[t] <= stop[t] + eps_noise:
+                return t
+            fut = gap[t + 1:t + 1 + k]
+            fut = fut[np.isfinite(fut)]
+            if fut.size and gap[t] - fut.min() <= eps and gap[t] <= thr:
+                return t
+        return None
 
     @staticmethod
     def _stance_windows(ic_z: np.ndarray, to_z: np.ndarray, n: int, period: float) -> list[tuple[int, int]]:
