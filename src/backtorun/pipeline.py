@@ -93,7 +93,7 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
     table = stride_table(ctx, events, frame_to_row=f2r)
     metrics = list(cv.SIDE_VIEW_METRICS if kin.view == "side" else cv.REAR_VIEW_METRICS)
     frame_ms = 1000.0 / kin.fs_hz
-    summary = summarize(table, metrics, frame_ms=frame_ms)
+    summary = summarize(table, metrics, frame_ms=frame_ms, events=events)
     flags += capture.check_results(view=kin.view, events=events, table=table, summary=summary, settings=settings,
                                    speed_mps=speed_mps, near_side=kin.near.side if kin.near else None,
                                    slow_motion=slow)

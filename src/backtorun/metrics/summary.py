@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from backtorun import conventions as cv
-from backtorun.types import MetricSummary, SideSummary
+from backtorun.types import GaitEvents, MetricSummary, SideSummary
 
 #: Temporal metrics: asymmetry as symmetry index SI = 100·(R − L)/((R + L)/2) (§3 M15).
 TEMPORAL = {cv.CADENCE_SPM, cv.STEP_TIME_MS, cv.STRIDE_TIME_MS, cv.CONTACT_TIME_MS, cv.FLIGHT_TIME_MS,
@@ -43,14 +43,84 @@ def _stats(v: np.ndarray) -> tuple[float, float, int]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else float("nan"), int(v.size)
 
 
-def summarize(table: pd.DataFrame, metrics: list[str], *, frame_ms: float) -> dict[str, MetricSummary]:
-    """One MetricSummary per metric over the valid rows. Cadence mean = 60 / mean(step time) (§3 M1)."""
+def step_times_from_events(events: GaitEvents, *, max_deviation: float = 0.4) -> pd.DataFrame:
+    """Step times (ms) between consecutive initial contacts of alternating feet, over all detected ICs in time order.
+
+    A step is IC(foot A) → next IC(foot B ≠ A); a pair of same-foot ICs in a row (the other foot's IC was missed)
+    gives no step. Steps further than ``max_deviation`` × median from the median (a missed or spurious event) are
+    marked ``kept = False``. Columns: ``side`` (foot of the step's first IC), ``step_time_ms``, ``kept``. (D)
+    """
+    ics = sorted(events.select(kind="IC"), key=lambda e: e.time_s)
+    rows = [{"side": a.side, "step_time_ms": 1000.0 * (b.time_s - a.time_s)}
+            for a, b in zip(ics, ics[1:]) if a.side != b.side and b.time_s > a.time_s]
+    df = pd.DataFrame(rows, columns=["side", "step_time_ms"])
+    if df.empty:
+        df["kept"] = pd.Series(dtype=bool)
+        return df
+    med = float(df["step_time_ms"].median())
+    df["kept"] = (df["step_time_ms"] - med).abs() <= max_deviation * med
+    return df
+
+
+def _cadence_from_steps(steps: pd.DataFrame) -> tuple[float, float, int, dict[str, SideSummary]]:
+    """Cadence (steps/min) = 60000 / mean(step time) over the kept steps; SD of 60000/step; per side likewise."""
+    kept = steps[steps["kept"].astype(bool)] if len(steps) else steps
+    st = kept["step_time_ms"].to_numpy(float) if len(kept) else np.zeros(0)
+    if st.size == 0:
+        return float("nan"), float("nan"), 0, {}
+    per_step = 60000.0 / st
+    sd = float(per_step.std(ddof=1)) if st.size > 1 else float("nan")
+    by_side = {}
+    for side in ("L", "R"):
+        s = kept[kept["side"] == side]["step_time_ms"].to_numpy(float)
+        if s.size:
+            ps = 60000.0 / s
+            by_side[side] = SideSummary(60000.0 / s.mean(), float(ps.std(ddof=1)) if s.size > 1 else float("nan"),
+                                        int(s.size))
+        else:
+            by_side[side] = SideSummary(float("nan"), float("nan"), 0)
+    return 60000.0 / float(st.mean()), sd, int(st.size), by_side
+
+
+def summarize(table: pd.DataFrame, metrics: list[str], *, frame_ms: float,
+              events: GaitEvents | None = None) -> dict[str, MetricSummary]:
+    """One MetricSummary per metric over the valid rows. Cadence mean = 60 / mean(step time) (§3 M1).
+
+    With ``events``, cadence and step time come from all detected ICs in time order
+    (:func:`step_times_from_events`: every step between alternating feet, outlier steps dropped), not only from the
+    valid rows — far-leg rows are often marked invalid, and step times of one leg's rows alone carry that leg's
+    event-timing bias (IC(near) → IC(far) is lengthened by a late far-leg IC, IC(far) → IC(near) shortened).
+    """
     out: dict[str, MetricSummary] = {}
     valid = table[table["valid"].astype(bool)] if not table.empty else table
+    steps = step_times_from_events(events) if events is not None else None
+    if steps is not None and steps["kept"].astype(bool).sum() >= 2:
+        kept = steps[steps["kept"].astype(bool)]
+        mean_step = float(kept["step_time_ms"].mean())
+        mean_stride = 2.0 * mean_step
+        cad = _cadence_from_steps(steps)
+        for name in (cv.CADENCE_SPM, cv.STEP_TIME_MS):
+            if name not in metrics:
+                continue
+            if name == cv.CADENCE_SPM:
+                mean, sd, n, by_side = cad
+            else:
+                v = kept["step_time_ms"].to_numpy(float)
+                mean, sd, n = _stats(v)
+                by_side = {s: SideSummary(*_stats(kept[kept["side"] == s]["step_time_ms"].to_numpy(float)))
+                           for s in ("L", "R")}
+            l, r = by_side.get("L"), by_side.get("R")
+            asym = None
+            if l and r and l.n and r.n and np.isfinite(l.mean) and np.isfinite(r.mean) and (l.mean + r.mean):
+                asym = 100.0 * (r.mean - l.mean) / ((l.mean + r.mean) / 2)
+            cvp = 100.0 * sd / abs(mean) if (n > 1 and np.isfinite(sd) and mean) else float("nan")
+            out[name] = MetricSummary(metric=name, mean=mean, sd=sd, cv_pct=cvp, n=n, by_side=by_side,
+                                      uncertainty=temporal_uncertainty(name, frame_ms, mean_step, mean_stride),
+                                      asymmetry=asym)
     mean_step = float(valid[cv.STEP_TIME_MS].mean()) if cv.STEP_TIME_MS in valid and len(valid) else float("nan")
     mean_stride = float(valid[cv.STRIDE_TIME_MS].mean()) if cv.STRIDE_TIME_MS in valid and len(valid) else float("nan")
     for name in metrics:
-        if name not in valid:
+        if name not in valid or name in out:
             continue
         vals = valid[name].to_numpy(dtype=float)
         mean, sd, n = _stats(vals)

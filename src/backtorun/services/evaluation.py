@@ -175,12 +175,17 @@ def run_evaluation(
     training_assessment = None
     if logs:
         report("training logs", 0.75)
-        from backtorun.training import assess_training, import_logs
+        from backtorun.services.training import review_training
 
-        training_assessment = assess_training(import_logs([Path(p) for p in logs]))
+        # the intake supplies the treadmill-only symptom pattern, BMI and novice status for the load rules
+        training_assessment = review_training([Path(p) for p in logs], intake=intake_obj).assessment
 
     report("findings", 0.8)
     other: list[Finding] = []
+    if intake_obj is not None:
+        from backtorun.intake import intake_findings
+
+        other.extend(intake_findings(intake_obj))
     for part in (test_assessment, training_assessment):
         if part is not None:
             other.extend(part.findings)
