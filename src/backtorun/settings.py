@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from backtorun.errors import ConfigError
+from backtorun.config_files import read_override, validate
 
 
 class AnalysisSettings(BaseSettings):
@@ -46,24 +45,13 @@ class AnalysisSettings(BaseSettings):
     treadmill_max_travel_body_heights: float = Field(0.6, gt=0, description="Hip travel across the frame above this (in body heights) means not on a treadmill (D).")
     treadmill_suspect_travel_body_heights: float = Field(0.12, gt=0, description="Hip travel above this (body heights) suggests overground running with a moving camera (D; treadmill clips ≈ 0.03–0.05).")
     max_background_motion_body_heights_per_s: float = Field(0.5, gt=0, description="Median background speed above this (body heights/s) means a panning camera (D).")
+    panning_min_background_speed_body_heights_per_s: float = Field(0.05, gt=0, description="Median background speed (body heights/s, pose.camera_motion) above this means a panning camera (D; measured: treadmill clips ≤ 0.013, following-camera clips 0.09–0.44).")
     # scale (§1.4)
     default_height_cm: float | None = Field(None, ge=100, le=230, description="Runner height used for pixel→metre scale when given.")
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> AnalysisSettings:
     """Settings from defaults, environment, an optional YAML file and keyword overrides (in rising priority)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read settings file {path}: {exc}", hint="check the path and YAML syntax") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"settings file {path} must contain a mapping of setting: value")
-        data.update(loaded)
+    data: dict[str, Any] = read_override(path, "settings") if path is not None else {}
     data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return AnalysisSettings(**data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    return validate(AnalysisSettings, data, "setting")

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from backtorun.config_files import load_validated
 from backtorun.assessment.model import TestResults
-from backtorun.errors import ConfigError
 from backtorun.types import Finding, json_safe
 
 
@@ -44,21 +44,7 @@ class Norms(BaseModel):
 
 def load_norms(path: str | Path | None = None) -> Norms:
     """Norms from the packaged ``norms.yaml``, overridden by the keys of an optional YAML file."""
-    data = yaml.safe_load(resources.files("backtorun.assessment").joinpath("norms.yaml").read_text(encoding="utf-8"))
-    if path is not None:
-        try:
-            extra = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read norms file {path}: {exc.__class__.__name__}", hint="check path and YAML") from exc
-        if not isinstance(extra, dict):
-            raise ConfigError(f"norms file {path} must be a mapping of name: value")
-        data.update(extra)
-    try:
-        return Norms(**data)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        raise ConfigError(f"invalid norm {'.'.join(map(str, e['loc']))}: {e['msg']}") from exc
-
+    return load_validated(Norms, what="norm", packaged=("backtorun.assessment", "norms.yaml"), path=path)
 
 def load_battery() -> dict[str, dict[str, Any]]:
     """The test battery T1–T9: name, protocol, units, sides, evidence grade, sources."""

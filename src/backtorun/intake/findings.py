@@ -6,12 +6,11 @@ Worded as observations for the clinician, never as a diagnosis.
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from backtorun.config_files import load_validated
 from backtorun.intake.model import Intake
 from backtorun.types import Finding
 
@@ -27,9 +26,9 @@ class IntakeFindingRules(BaseModel):
 
 
 def load_intake_finding_rules(**overrides: Any) -> IntakeFindingRules:
-    data = yaml.safe_load(resources.files("backtorun.intake").joinpath("findings.yaml").read_text(encoding="utf-8"))
-    data.update(overrides)
-    return IntakeFindingRules(**data)
+    """Intake finding rules from the packaged ``findings.yaml``, with keyword overrides."""
+    return load_validated(IntakeFindingRules, what="intake finding rule", packaged=("backtorun.intake", "findings.yaml"),
+                          overrides=overrides)
 
 
 def odi_band(score: float, bands: tuple[float, ...] = (20, 40, 60, 80)) -> str:

@@ -8,13 +8,11 @@ and the highest level decides whether the running programme stops (any level oth
 from __future__ import annotations
 
 from datetime import date
-from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from backtorun.errors import ConfigError
+from backtorun.config_files import load_validated
 from backtorun.intake.model import Intake
 from backtorun.types import RedFlagHit, RedFlagLevel, RedFlagScreen
 
@@ -38,20 +36,7 @@ class RedFlagRules(BaseModel):
 
 def load_red_flag_rules(path: str | Path | None = None) -> RedFlagRules:
     """Rules from the packaged ``redflags.yaml``, overridden by the keys of an optional YAML file."""
-    data = yaml.safe_load(resources.files("backtorun.intake").joinpath("redflags.yaml").read_text(encoding="utf-8")) or {}
-    if path is not None:
-        try:
-            extra = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read red-flag rules {path}: {exc.__class__.__name__}", hint="check path and YAML") from exc
-        if not isinstance(extra, dict):
-            raise ConfigError(f"red-flag rules {path} must be a mapping")
-        data.update(extra)
-    try:
-        return RedFlagRules(**data)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        raise ConfigError(f"invalid red-flag rule {'.'.join(map(str, e['loc']))}: {e['msg']}") from exc
+    return load_validated(RedFlagRules, what="red-flag rule", packaged=("backtorun.intake", "redflags.yaml"), path=path)
 
 
 def _ces(intake: Intake, rules: RedFlagRules) -> RedFlagHit | None:

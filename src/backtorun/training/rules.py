@@ -11,14 +11,12 @@ import dataclasses
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from backtorun.errors import ConfigError
+from backtorun.config_files import load_validated
 from backtorun.training.model import RunningDynamics, Session, TrainingHistory
 from backtorun.types import Finding, json_safe
 
@@ -46,21 +44,7 @@ class LoadRules(BaseModel):
 
 def load_load_rules(path: str | Path | None = None) -> LoadRules:
     """Rules from the packaged ``load_rules.yaml``, overridden by the keys of an optional YAML file."""
-    data = yaml.safe_load(resources.files("backtorun.training").joinpath("load_rules.yaml").read_text(encoding="utf-8"))
-    if path is not None:
-        try:
-            extra = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read load rules {path}: {exc.__class__.__name__}", hint="check path and YAML") from exc
-        if not isinstance(extra, dict):
-            raise ConfigError(f"load rules {path} must be a mapping of name: value")
-        data.update(extra)
-    try:
-        return LoadRules(**data)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        raise ConfigError(f"invalid load rule {'.'.join(map(str, e['loc']))}: {e['msg']}") from exc
-
+    return load_validated(LoadRules, what="load rule", packaged=("backtorun.training", "load_rules.yaml"), path=path)
 
 @dataclass(frozen=True)
 class WeekVolume:
