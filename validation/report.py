@@ -615,7 +615,8 @@ the front; height = lens height with the camera aimed at the hip centre."""
 SENS_NOTE = """The last column is geometry, not analysis: the toe rests on the belt during stance, but with the
 camera turned off perpendicular the belt runs towards or away from the lens and, below the lens, looks tilted;
 the toe then seems to rise through stance by that many pixels (leg ≈ 410 px here). A contact rule with a fixed
-height threshold relative to a flat belt line is sensitive to that tilt. Peak thigh extension is searched within
+height threshold relative to a flat belt line is sensitive to that tilt; backtorun's detector therefore fits the
+belt line from the toes' stance positions and measures foot heights from it. Peak thigh extension is searched within
 toe-off ± 50 ms (domain.md M6), so a toe-off error larger than that also moves the peak."""
 
 FOOTER = """## Files

@@ -13,12 +13,15 @@ CAMERA_NOT_PERPENDICULAR [w]   estimated camera yaw > ``max_camera_yaw_deg`` fro
 LOW_VISIBILITY [warning]       mean visibility of the leg landmarks < ``min_mean_visibility``.
 SLOW_MOTION_SUSPECTED [error]  cadence below ``min_cadence_spm`` although the runner has a flight phase: the clip is
                                probably played back in slow motion; the true frame rate is unknown, so all
-                               temporal metrics (cadence, times, step length) are unreliable.
+                               temporal metrics (cadence, times, step length) are unreliable; ``--capture-fps``
+                               (``capture_fps=``) rescales time when the capture rate is known.
+TIME_RESCALED [info]           time was rescaled with the capture frame rate given for a slow-motion clip.
 CADENCE_IMPLAUSIBLE [warning]  cadence above ``max_cadence_spm`` (time-lapse, or events doubled).
 NOT_ON_TREADMILL [error]       the runner travels across the frame (> ``treadmill_max_travel_body_heights``).
 OVERGROUND_SUSPECTED [warning] the pelvis wanders more than on a treadmill (> ``treadmill_suspect_travel_body_heights``)
                                or the background moves (panning camera): probably overground running.
-FAR_LEG_OCCLUDED [info]        side view: the far leg is partly hidden; its events have lower confidence.
+FAR_LEG_OCCLUDED [info]        side view: evidence that the far leg is hidden (far-foot landmarks missing or with low
+                               visibility on > 10 % of frames, or far-foot visibility < 0.8 × near foot's).
 NO_TRUNK_LANDMARKS [warning]   shoulders missing: trunk lean, hip extension (relative) and M7 are not computed.
 NO_BELT_SPEED [info]           no belt speed given: step length and vertical ratio not computed.
 SCALE_ESTIMATED [info]         pixel→metre scale not from the runner's height (cm values are estimates).
@@ -173,13 +176,89 @@ def slow_motion_flag(cadence_spm: float, settings: AnalysisSettings, *, source: 
     return QualityFlag(
         "SLOW_MOTION_SUSPECTED", f"{source} cadence {cadence_spm:.0f} steps/min is implausibly low for running: the "
         "clip is probably played back in slow motion. The true frame rate is unknown, so cadence, step/contact/flight "
-        "times and step length are unreliable — export the clip at real-time speed or state its capture frame rate",
+        "times and step length are unreliable — export the clip at real-time speed or give its capture frame rate "
+        "(--capture-fps N, e.g. 240)",
         "error")
+
+
+#: Far-leg occlusion evidence thresholds (D): a far-foot landmark counts as hidden on a frame when its visibility is
+#: below this; the leg is flagged when that, or a missing landmark, happens on more than this fraction of frames.
+HIDDEN_VISIBILITY = 0.5
+OCCLUDED_FRACTION = 0.10
+
+
+def far_leg_occlusion_evidence(pose: PoseSeries, *, near_side: str) -> list[str]:
+    """What shows that the far leg is hidden (empty when nothing does): far-foot landmarks (ankle, heel, toe) with low
+    visibility or missing (NaN) on > ``OCCLUDED_FRACTION`` of the frames on which the runner was found, or a far-leg
+    visibility clearly below the near leg's. Uses the raw pose (before gap filling). (D)"""
+    far = "R" if near_side == "L" else "L"
+    found = runner_found(pose)
+    if not found.any():
+        return []
+    idx_far = [cv.SIDE_LANDMARKS[far][k] for k in ("ankle", "heel", "toe")]
+    idx_near = [cv.SIDE_LANDMARKS[near_side][k] for k in ("ankle", "heel", "toe")]  # type: ignore[index]
+    missing = ~np.isfinite(pose.xy[found][:, idx_far, 0])
+    vis_far = np.nan_to_num(pose.visibility[found][:, idx_far], nan=0.0)
+    vis_near = np.nan_to_num(pose.visibility[found][:, idx_near], nan=0.0)
+    out = []
+    miss_frac = float(missing.any(axis=1).mean())
+    low_frac = float(((vis_far < HIDDEN_VISIBILITY) & ~missing).any(axis=1).mean())
+    if miss_frac > OCCLUDED_FRACTION:
+        out.append(f"far foot not found on {100 * miss_frac:.0f} % of frames")
+    if low_frac > OCCLUDED_FRACTION:
+        out.append(f"far foot landmarks uncertain (visibility < {HIDDEN_VISIBILITY}) on {100 * low_frac:.0f} % of frames")
+    if not out and vis_far.mean() < 0.8 * vis_near.mean():
+        out.append(f"far-foot visibility {vis_far.mean():.2f} vs {vis_near.mean():.2f} for the near foot")
+    return out
+
+
+#: Camera yaw (estimated) from which a refusal mentions that the view is oblique (D; the flag itself uses
+#: ``max_camera_yaw_deg``).
+OBLIQUE_NOTE_DEG = 10.0
+
+
+def refusal_observations(flags: list[QualityFlag], *, kin: "Kinematics | None" = None,
+                         n_initial_contacts: int | None = None) -> list[str]:
+    """Short phrases on what was seen in a recording that could not be analysed, for the refusal message."""
+    codes = {f.code for f in flags}
+    seen: list[str] = []
+    if codes & {"NOT_ON_TREADMILL", "OVERGROUND_SUSPECTED"}:
+        seen.append("the runner does not stay in place as on a treadmill (overground running, or a camera "
+                    "following the runner)")
+    if kin is not None and np.isfinite(kin.camera_yaw_deg) and kin.camera_yaw_deg >= OBLIQUE_NOTE_DEG:
+        seen.append(f"the view is oblique (camera about {kin.camera_yaw_deg:.0f}° from side-on)")
+    elif "CAMERA_NOT_PERPENDICULAR" in codes:
+        seen.append("the view is oblique")
+    if kin is not None and not np.isfinite(kin.leg_length_px):
+        seen.append("the legs could not be measured (hip or ankle landmarks missing)")
+    if "LOW_VISIBILITY" in codes:
+        seen.append("the legs are poorly visible")
+    if "BODY_OUT_OF_FRAME" in codes:
+        seen.append("feet or head are often outside the picture")
+    if n_initial_contacts is not None:
+        seen.append(f"{n_initial_contacts} foot contacts detected")
+    return seen
+
+
+def too_few_strides(flags: list[QualityFlag], *, kin: "Kinematics | None" = None,
+                    n_initial_contacts: int | None = None) -> TooFewStrides:
+    """The TooFewStrides refusal, saying what was seen and what to change."""
+    seen = refusal_observations(flags, kin=kin, n_initial_contacts=n_initial_contacts)
+    codes = {f.code for f in flags}
+    msg = "no complete, consistent stride was found" + (f" ({'; '.join(seen)})" if seen else "")
+    if codes & {"NOT_ON_TREADMILL", "OVERGROUND_SUSPECTED"}:
+        hint = "film treadmill running with a fixed camera, side-on at hip height, whole body and both feet in view"
+    elif any(s.startswith("the view is oblique") for s in seen):
+        hint = ("place the camera perpendicular to the belt (side-on) at hip height 3–5 m away, nothing between "
+                "camera and runner, and record at least 20 s of steady running")
+    else:
+        hint = "record at least 20 s of steady running, whole body and both feet in view"
+    return TooFewStrides(msg, hint=hint)
 
 
 def check_results(*, view: str, events: GaitEvents, table: "pd.DataFrame", summary: dict[str, MetricSummary],
                   settings: AnalysisSettings, speed_mps: float | None, near_side: str | None,
-                  slow_motion: bool = False) -> list[QualityFlag]:
+                  slow_motion: bool = False, pose: PoseSeries | None = None) -> list[QualityFlag]:
     """Checks after events and metrics: strides per side, cadence plausibility (slow motion), far-leg occlusion.
 
     With ``slow_motion`` (already flagged from the apparent cadence) a clip without usable strides is returned
@@ -208,12 +287,12 @@ def check_results(*, view: str, events: GaitEvents, table: "pd.DataFrame", summa
         elif cad.mean > settings.max_cadence_spm:
             flags.append(QualityFlag("CADENCE_IMPLAUSIBLE", f"cadence {cad.mean:.0f} steps/min is above "
                                      f"{settings.max_cadence_spm:.0f}: time-lapse clip or doubled events"))
-    if view == "side" and near_side is not None:
-        far = [e.confidence for e in events if e.leg == "far"]
-        near = [e.confidence for e in events if e.leg == "near"]
-        if far and (not near or np.mean(far) < 0.8 * np.mean(near) or np.mean(far) < 0.5):
-            flags.append(QualityFlag("FAR_LEG_OCCLUDED", "the far leg is partly hidden behind the near leg: its events "
-                                     "and angles are less reliable; film the other side too", "info"))
+    if view == "side" and near_side is not None and pose is not None:
+        evidence = far_leg_occlusion_evidence(pose, near_side=near_side)
+        if evidence:
+            flags.append(QualityFlag("FAR_LEG_OCCLUDED", "the far leg is partly hidden behind the near leg ("
+                                     + "; ".join(evidence) + "): its events and angles are less reliable; film the "
+                                     "other side too", "info"))
     if speed_mps is None and view == "side":
         flags.append(QualityFlag("NO_BELT_SPEED", "no belt speed given: step length and vertical ratio are not "
                                  "computed (use --speed, e.g. --speed 10 km/h)", "info"))

@@ -14,10 +14,16 @@ import numpy as np
 
 from backtorun import capture
 from backtorun import conventions as cv
+from backtorun.errors import TooFewStrides
 from backtorun.events import detect_events, foot_noise_px
 from backtorun.kinematics import Kinematics, prepare
-from backtorun.metrics import StrideContext, cycle_curves, stride_table, summarize
-from backtorun.metrics import angles
+from backtorun.metrics import (
+    StrideContext,
+    angles,
+    cycle_curves,
+    stride_table,
+    summarize,
+)
 from backtorun.settings import AnalysisSettings
 from backtorun.types import GaitAnalysis, PoseSeries, QualityFlag, VideoInfo, flags_from
 
@@ -62,15 +68,33 @@ def _curves(kin: Kinematics, table, frame_to_row) -> dict:  # type: ignore[no-un
     return cycle_curves(series, table, frame_to_row)
 
 
+def slow_motion_corrected(pose: PoseSeries, capture_fps: float) -> PoseSeries:
+    """The pose on the true time axis of a slow-motion clip captured at ``capture_fps`` and played back at
+    ``pose.fps``: t_true = t · f_playback / f_capture (frame indices unchanged)."""
+    if not capture_fps > 0:
+        from backtorun.errors import InputError
+
+        raise InputError(f"capture frame rate {capture_fps!r} is not positive", hint="e.g. --capture-fps 240")
+    factor = float(pose.fps) / float(capture_fps)
+    t0 = float(pose.time_s[0]) if pose.n_frames else 0.0
+    return pose.replace(time_s=t0 + (pose.time_s - t0) * factor, fps=float(capture_fps))
+
+
 def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, view: str = "auto",
                  height_cm: float | None = None, speed_mps: float | None = None,
-                 video_info: VideoInfo | None = None) -> GaitAnalysis:
+                 video_info: VideoInfo | None = None, capture_fps: float | None = None) -> GaitAnalysis:
     """Events, per-stride metrics, summary, curves and quality flags of one recording's pose.
+
+    ``capture_fps``: the true capture frame rate of a slow-motion clip (e.g. 240 for a clip filmed at 240 fps and
+    played back at 30 fps); time is rescaled by playback fps / capture fps before the analysis.
 
     Raises NoRunnerFound / CaptureUnsuitable / TooFewStrides (each with a one-line hint) only when nothing
     meaningful can be said; every other problem becomes a QualityFlag.
     """
     settings = settings or AnalysisSettings()
+    playback_fps = pose.fps
+    if capture_fps is not None:
+        pose = slow_motion_corrected(pose, capture_fps)
     if view not in VIEWS:
         from backtorun.errors import InputError
 
@@ -94,15 +118,22 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
     metrics = list(cv.SIDE_VIEW_METRICS if kin.view == "side" else cv.REAR_VIEW_METRICS)
     frame_ms = 1000.0 / kin.fs_hz
     summary = summarize(table, metrics, frame_ms=frame_ms, events=events)
-    flags += capture.check_results(view=kin.view, events=events, table=table, summary=summary, settings=settings,
-                                   speed_mps=speed_mps, near_side=kin.near.side if kin.near else None,
-                                   slow_motion=slow)
+    try:
+        flags += capture.check_results(view=kin.view, events=events, table=table, summary=summary,
+                                       settings=settings, speed_mps=speed_mps,
+                                       near_side=kin.near.side if kin.near else None, slow_motion=slow, pose=pose)
+    except TooFewStrides:
+        raise capture.too_few_strides(flags, kin=kin, n_initial_contacts=len(events.select(kind="IC"))) from None
+    if capture_fps is not None:
+        flags.append(QualityFlag("TIME_RESCALED", f"time rescaled for slow motion: captured at {capture_fps:g} fps, "
+                                 f"played back at {playback_fps:g} fps (×{playback_fps / capture_fps:.3g})", "info"))
     if video_info is None:
         video_info = VideoInfo(path=pose.video_path or "", fps=pose.fps, n_frames=pose.n_frames, width=pose.width,
                                height=pose.height, rotation_deg=pose.rotation_deg, duration_s=pose.duration_s)
     on_treadmill = not any(f.code == "NOT_ON_TREADMILL" for f in flags)
     settings_used = settings.model_dump(mode="json")
-    settings_used.update({"apparent_cadence_spm": apparent if np.isfinite(apparent) else None, "view_requested": view, "scale_method": kin.scale.method,
+    settings_used.update({"apparent_cadence_spm": apparent if np.isfinite(apparent) else None, "view_requested": view,
+                          "capture_fps": capture_fps, "playback_fps": playback_fps, "scale_method": kin.scale.method,
                           "near_side_method": kin.near.method if kin.near else None,
                           "leg_swaps_repaired_frames": kin.swapped_frames,
                           "foot_noise_px": round(noise_px, 3) if np.isfinite(noise_px) else None, "pose_source": pose.source})

@@ -35,6 +35,8 @@ class PoseSeries:
     rotation_deg: rotation applied to decoded frames (0/90/180/270).
     world_xyz: optional (n_frames, n_landmarks, 3) metres, hip-centred (MediaPipe world landmarks).
     source: estimator and version, e.g. "mediapipe-0.10.21/blazepose-full".
+    camera_motion_px: optional (n_frames, 2) apparent background motion (dx, dy) from the previous decoded frame,
+        in displayed-frame pixels; NaN where unknown (see backtorun.pose.camera_motion).
     """
 
     xy: np.ndarray
@@ -49,6 +51,7 @@ class PoseSeries:
     world_xyz: np.ndarray | None = None
     source: str = "unknown"
     video_path: str | None = None
+    camera_motion_px: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.xy.shape[0]
@@ -60,6 +63,8 @@ class PoseSeries:
             raise ValueError("time_s and frame_index must have one entry per frame")
         if self.xy.shape[1] != len(self.landmarks):
             raise ValueError("landmark names do not match xy")
+        if self.camera_motion_px is not None and self.camera_motion_px.shape != (n, 2):
+            raise ValueError("camera_motion_px must be (frames, 2)")
 
     @property
     def n_frames(self) -> int:
@@ -98,6 +103,8 @@ class PoseSeries:
         }
         if self.world_xyz is not None:
             arrays["world_xyz"] = self.world_xyz.astype(np.float32)
+        if self.camera_motion_px is not None:
+            arrays["camera_motion_px"] = self.camera_motion_px.astype(np.float32)
         with path.open("wb") as fh:
             np.savez_compressed(fh, **arrays)
         return path
@@ -120,6 +127,8 @@ class PoseSeries:
                 world_xyz=data["world_xyz"].astype(np.float64) if "world_xyz" in data else None,
                 source=str(meta.get("source", "unknown")),
                 video_path=meta.get("video_path"),
+                camera_motion_px=(data["camera_motion_px"].astype(np.float64)
+                                  if "camera_motion_px" in data else None),
             )
 
 

@@ -77,3 +77,17 @@ def test_keypoint_npz_end_to_end(tmp_path: Path) -> None:
     assert abs(data["summary"]["cadence_spm"] - 170) < 2
     assert abs(data["speed_mps"] - 3.0) < 1e-9
     assert (out / "strides.csv").exists()
+
+
+def test_capture_fps_option(tmp_path: Path) -> None:
+    pose = synthetic_run(duration_s=8, fps=120)
+    slow = pose.replace(time_s=pose.time_s * 4.0, fps=30.0)  # 120 fps footage played back at 30 fps
+    p = slow.save(tmp_path / "slow.npz")
+    out = tmp_path / "out"
+    result = _run([str(p), "--out", str(out), "--capture-fps", "120"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "analysis.json").read_text())
+    assert abs(data["summary"]["cadence_spm"] - 170) < 2
+    assert "TIME_RESCALED" in result.output
+    line = _one_line_error(_run([str(p), "--out", str(out), "--capture-fps", "-5"]))
+    assert "capture-fps" in line

@@ -87,3 +87,34 @@ def test_lower_body_only_gives_nan_trunk_with_flag() -> None:
     assert math.isnan(a.summary["trunk_lean_deg"].mean)
     assert "NO_TRUNK_LANDMARKS" in {f.code for f in a.quality_flags}
     assert abs(a.summary["cadence_spm"].mean - SPEC.cadence_spm) < 1.0
+
+
+def _ic(side: str, t: float):  # type: ignore[no-untyped-def]
+    from backtorun.types import GaitEvent
+
+    return GaitEvent(side=side, leg="near" if side == "L" else "far", kind="IC", frame=int(round(t * 100)), time_s=t,
+                     confidence=0.9)
+
+
+def test_cadence_uses_every_alternating_step_and_drops_outliers() -> None:
+    from backtorun.metrics.summary import step_times_from_events, summarize
+    from backtorun.types import GaitEvents
+
+    # far-leg (R) ICs 20 ms late: L→R steps 0.37 s, R→L steps 0.33 s; true mean step 0.35 s (171.4 spm)
+    ev = [_ic("L", 0.7 * k) for k in range(10) if k != 8] + [_ic("R", 0.7 * k + 0.37) for k in range(10) if k not in (4, 7)]
+    ev.append(_ic("L", 0.7 * 4 + 0.36))  # a spurious L IC where R's was missed: L→L gives no step
+    # L(8) and R(7) missed: the step L(7) → R(8) spans 1.07 s and must be rejected
+    events = GaitEvents(tuple(ev))
+    steps = step_times_from_events(events)
+    assert steps["kept"].sum() >= 13
+    assert (steps["step_time_ms"] > 1000).sum() == 1
+    assert not ((steps["step_time_ms"] > 1000) & steps["kept"]).any()
+    import pandas as pd
+
+    table = pd.DataFrame({"valid": [True], "side": ["L"], "step_time_ms": [370.0], "cadence_spm": [60000 / 370]})
+    s = summarize(table, ["cadence_spm", "step_time_ms"], frame_ms=10.0, events=events)
+    assert abs(s["cadence_spm"].mean - 60000 / 350) < 1.0  # not 60000/370 = 162 spm from the valid L rows alone
+    assert s["cadence_spm"].n >= 13
+    assert abs(s["step_time_ms"].by_side["L"].mean - 370) < 2 and abs(s["step_time_ms"].by_side["R"].mean - 330) < 2
+    # without events: the old behaviour (valid rows only)
+    assert abs(summarize(table, ["cadence_spm"], frame_ms=10.0)["cadence_spm"].mean - 60000 / 370) < 0.01

@@ -88,3 +88,11 @@ def test_real_treadmill_metrics_are_plausible(poses: dict[str, PoseSeries]) -> N
         assert 25 < s["knee_flexion_peak_stance_deg"] < 70
         assert 5 < s["thigh_extension_deg"] < 40
         assert a.summary["cadence_spm"].n >= 8
+
+
+@pytest.mark.slow
+def test_refusals_say_what_was_seen(poses: dict[str, PoseSeries]) -> None:
+    _, err = _analyze(poses["run_test2"])  # overground, camera following the runner
+    assert err is not None and "treadmill" in str(err) and "\n" not in str(err)
+    _, err = _analyze(poses["run_test1"])  # oblique view, hands on the rails, a bystander
+    assert err is not None and "oblique" in str(err)

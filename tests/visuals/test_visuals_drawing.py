@@ -96,3 +96,15 @@ def test_annotated_video_streams_every_frame(tmp_path: Path) -> None:
         decoded = [f.to_ndarray(format="rgb24") for f in c.decode(s)]
     assert len(decoded) == n and decoded[0].shape == (240, 320, 3)
     assert decoded[10].mean() > 31  # skeleton and text drawn over the plain grey
+
+
+def test_annotated_video_is_scaled_to_720_px_and_keeps_the_aspect(tmp_path: Path) -> None:
+    n = 12
+    pose = synthetic_runner_pose(n, fps=30.0, width=1280, height=720)
+    video = write_video(tmp_path / "hd.mp4", [np.full((720, 1280, 3), 60, np.uint8)] * n, fps=30.0)
+    out, _ = write_annotated_video(video, pose, (), tmp_path / "ann.mp4")
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        first = next(c.decode(s))
+        assert first.width == 720 and first.height in (404, 406)  # longer side 720, even sizes, 16:9 kept
+        assert s.codec_context.name == "h264"

@@ -1,4 +1,5 @@
-"""CLI: ``backtorun analyze VIDEO --out DIR [--view auto|side|rear] [--height-cm N] [--speed VALUE UNIT] [--fps F]``."""
+"""CLI: ``backtorun analyze VIDEO --out DIR [--view auto|side|rear] [--height-cm N] [--speed VALUE UNIT] [--fps F]
+[--capture-fps N]``."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def analyze(
                                           help="Belt speed: VALUE UNIT (km/h, mph, m/s, min/km, min/mi)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of keypoint inputs that do not store one."),
     no_video: bool = typer.Option(False, "--no-video", help="Skip the annotated video."),
+    capture_fps: Optional[float] = typer.Option(
+        None, "--capture-fps", help="True capture frame rate of a slow-motion clip (e.g. 240): time is rescaled."),
 ) -> None:
     """Analyse treadmill running technique: gait events, per-stride metrics, quality flags."""
     from backtorun.services.analysis import analyze_keypoints_file, analyze_video_file, is_keypoint_input
@@ -52,15 +55,18 @@ def analyze(
     with user_errors():
         if view not in ("auto", "side", "rear"):
             raise InputError(f"unknown view {view!r}", hint="use --view auto, side or rear")
+        if capture_fps is not None and not capture_fps > 0:
+            raise InputError(f"--capture-fps {capture_fps} is not positive", hint="e.g. --capture-fps 240")
         if not video.exists():
             raise InputError(f"{video}: file not found", hint="check the path")
         speed_mps = _speed(speed)
         if is_keypoint_input(video):
-            analysis = analyze_keypoints_file(video, out, fps=fps, view=view, height_cm=height_cm, speed_mps=speed_mps)
+            analysis = analyze_keypoints_file(video, out, fps=fps, view=view, height_cm=height_cm, speed_mps=speed_mps,
+                                              capture_fps=capture_fps)
         else:
             with progress_bar("analysing") as update:
                 analysis = analyze_video_file(video, out, view=view, height_cm=height_cm, speed_mps=speed_mps,
-                                              progress=update, annotate=not no_video)
+                                              progress=update, annotate=not no_video, capture_fps=capture_fps)
     table = Table(title=f"{video.name}: {analysis.view} view, {len(analysis.events)} events")
     table.add_column("metric")
     table.add_column("mean", justify="right")

@@ -8,12 +8,16 @@ Method (D, built from Zeni 2008 [7], Fellin 2010 [8], Young 2023 [14]):
    TO = local minima of ``d_toe = f·(x_toe − x_HIPMID)`` (foot furthest back). On a treadmill these bracket each
    stance, but in running Zeni's TO lags the true toe-off (the foot keeps travelling back in early swing) and
    Zeni's IC precedes touch-down (the foot is pulled back before landing).
-3. Refinement on the vertical (image y is down): heel and toe each get a per-stance belt level (their lowest
-   image position in the stance window; the heel landmark sits above the sole). IC = first frame on which the
-   heel or the toe comes within ``contact_threshold`` of its level ("first frame the foot touches the belt");
-   TO = the frame after the last one on which the toe is within ``toe_off_threshold`` of its stance level
-   ("first frame off the belt") — the heel-lowest idea of Fellin [8] made into a threshold. Thresholds scale
-   with the leg length in pixels, so they work at any image size and frame rate.
+3. Refinement on the vertical (image y is down), measured from the belt line (fitted from the toes' stance
+   positions, so a camera yawed off perpendicular, which tilts the belt in the image, does not bias TO): heel and
+   toe each get a per-stance belt level (their lowest image position in the stance window; the heel landmark sits
+   above the sole). IC = touch-down of the foot's lowest part (``_landing``): the first frame on which it is within
+   its stopping distance v²/(2a) (+ keypoint noise) of its level, or within a small tolerance of the lowest level
+   it reaches next — so a foot hovering just above the belt is not yet "on" it, and a heel that keeps sinking
+   after a fast touch-down (shoe compression) is "on" it from the touch-down. TO = the frame after the last one
+   on which the toe is within ``toe_off_threshold`` of its stance level ("first frame off the belt") — the
+   heel-lowest idea of Fellin [8] made into a threshold. Thresholds scale with the leg length in pixels and the
+   keypoint noise, so they work at any image size, frame rate and pose quality.
 4. Alternation (IC, TO, IC … per foot; left and right ICs interleave) and plausibility (step time and contact
    time consistent with the clip's own median, ±``consistency``) — events that fail are dropped.
 5. Confidence per event from landmark visibility, the leg (near/far), and how clean the refinement was.
@@ -23,7 +27,7 @@ Method (D, built from Zeni 2008 [7], Fellin 2010 [8], Young 2023 [14]):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -92,7 +96,7 @@ def foot_jitter_px(pose: PoseSeries, *, leg_length_px: float, on_belt_leg: float
     from scipy.ndimage import maximum_filter1d
 
     fs = sampling_rate_hz(pose.time_s, pose.fps)
-    size = max(3, int(round(fs)))
+    size = max(3, round(fs))
     out = []
     for side in ("L", "R"):
         for part in ("heel", "toe"):
@@ -109,6 +113,60 @@ def foot_jitter_px(pose: PoseSeries, *, leg_length_px: float, on_belt_leg: float
     return float(np.median(out)) if out else 0.0
 
 
+def belt_slope(pose: PoseSeries, *, leg_length_px: float, band_leg: float = 0.04, max_slope: float = 0.15) -> float:
+    """Slope dy/dx of the belt line in the image, from the toes while they rest on the belt.
+
+    With the camera yawed off perpendicular and below/above the belt, the belt runs towards or away from the lens
+    and its image is tilted: a foot resting on it appears to rise or sink as the belt carries it back, which moves
+    threshold-based toe-off by tens of ms. Fit: the toe samples within ``band_leg`` leg lengths of the toe's 1-s
+    running lowest image position (on the belt), y = α_side + β·x by least squares with one intercept per foot;
+    refitted once on the samples within half that band of the first line. 0 when there are too few samples or the
+    fit is implausible (|β| > ``max_slope``). (D)
+    """
+    from scipy.ndimage import maximum_filter1d
+
+    fs = sampling_rate_hz(pose.time_s, pose.fps)
+    size = max(3, round(fs))
+    xs, ys, sides = [], [], []
+    for k, side in enumerate(("L", "R")):
+        p = pose.xy[:, SIDE_LANDMARKS[side]["toe"]]
+        ok = np.isfinite(p).all(axis=1)
+        if ok.sum() < 10:
+            continue
+        level = maximum_filter1d(np.where(ok, p[:, 1], -np.inf), size=size)
+        on = ok & (level - p[:, 1] < band_leg * leg_length_px)
+        xs.append(p[on, 0])
+        ys.append(p[on, 1])
+        sides.append(np.full(int(on.sum()), k))
+    if not xs:
+        return 0.0
+    x, y, sd = np.concatenate(xs), np.concatenate(ys), np.concatenate(sides)
+    beta = 0.0
+    keep = np.ones(x.size, bool)
+    for _ in range(2):
+        if keep.sum() < 20 or np.ptp(x[keep]) < 0.2 * leg_length_px:
+            return 0.0
+        cols = [x[keep]] + [(sd[keep] == k).astype(float) for k in np.unique(sd[keep])]
+        coef, *_ = np.linalg.lstsq(np.column_stack(cols), y[keep], rcond=None)
+        beta = float(coef[0])
+        intercept = np.zeros(2)
+        for j, k in enumerate(np.unique(sd[keep])):
+            intercept[k] = coef[1 + j]
+        resid = y - (beta * x + intercept[sd])
+        keep = np.abs(resid) < 0.5 * band_leg * leg_length_px
+    return beta if abs(beta) <= max_slope else 0.0
+
+
+def level_belt(pose: PoseSeries, slope: float) -> PoseSeries:
+    """The pose with image y measured from the belt line of slope ``slope`` (y − slope·(x − x̄))."""
+    if slope == 0.0:
+        return pose
+    xy = pose.xy.copy()
+    x0 = float(np.nanmedian(xy[..., 0]))
+    xy[..., 1] = xy[..., 1] - slope * (xy[..., 0] - x0)
+    return pose.replace(xy=xy)
+
+
 @dataclass
 class TreadmillEventDetector:
     """Detect IC/TO for both feet of a treadmill runner in a side view (see module docstring).
@@ -117,6 +175,10 @@ class TreadmillEventDetector:
     as a fraction of leg length (D; 0.02 ≈ 1.8 cm
     for a 0.9 m leg — of the order of the pose jitter).
     consistency: allowed relative deviation of step and contact times from the clip's medians (D).
+    landing_deceleration_leg_s2 (a), landing_noise_sd, landing_window_s, landing_tolerance_leg: the touch-down rule
+    (:meth:`_landing`; D, a = 28 leg/s² ≈ 2.5 g fitted on RBDS 4.5 m/s and FootNet, where the heel marker sinks
+    1.5–3 % of leg length after force contact). level_belt_line: measure heights from the fitted belt line
+    (:func:`belt_slope`). confidence_min_noise_px: floor of the noise scale in the event confidence.
     """
 
     contact_threshold_leg: float = 0.02
@@ -125,10 +187,14 @@ class TreadmillEventDetector:
     consistency: float = 0.4
     min_stride_s: float = 0.40
     max_stride_s: float = 3.0
-    landing_deceleration_leg_s2: float = 28.0
+    landing_deceleration_leg_s2: float = 24.0
     landing_noise_sd: float = 1.0
+    landing_max_sink_leg: float = 0.03
+    level_belt_line: bool = True
+    confidence_min_noise_px: float = 0.5
     landing_window_s: float = 0.15
-    landing_tolerance_leg: float = 0.003
+    landing_tolerance_leg: float = 0.0025
+    _noise_px: float = field(default=0.0, init=False, repr=False)  # set by detect()
 
     def detect(self, pose: PoseSeries, *, forward: int, near_side: Side | None,
                leg_length_px: float, noise_px: float | None = None) -> GaitEvents:
@@ -138,6 +204,8 @@ class TreadmillEventDetector:
         if noise_px is None:
             noise_px = foot_jitter_px(pose, leg_length_px=leg_length_px)
         self._noise_px = float(noise_px) if np.isfinite(noise_px) else 0.0
+        if self.level_belt_line:
+            pose = level_belt(pose, belt_slope(pose, leg_length_px=leg_length_px))
         hip = (pose.xy[:, L_HIP] + pose.xy[:, R_HIP]) / 2
         period = self._period(pose, hip, forward, fs)
         if period is None:
@@ -225,8 +293,8 @@ class TreadmillEventDetector:
             toe_ground = level
             ics.append(ic)
             tos.append(to)
-            icc.append(self._confidence(vis, y_ic, ic, ground, thr))
-            toc.append(self._confidence(vis, y_toe, to, toe_ground, thr_to))
+            icc.append(self._confidence(vis, y_ic, ic, ground))
+            toc.append(self._confidence(vis, y_toe, to, toe_ground))
         return FootEvents(side, np.array(ics, dtype=int), np.array(tos, dtype=int), np.array(icc), np.array(toc))
 
     def _landing(self, gap: np.ndarray, start: int, last: int, fs: float, leg_px: float) -> int | None:
@@ -246,9 +314,9 @@ class TreadmillEventDetector:
         A foot hovering just above the belt before touching down (slow running: 1–1.5 % of leg length for 50–100 ms)
         satisfies neither. Tuned on Fukuchi RBDS 2.5/4.5 m/s, FootNet, Hamner and mini_run (docs/validation.md). (D)
         """
-        k = max(1, int(round(self.landing_window_s * fs)))
+        k = max(1, round(self.landing_window_s * fs))
         thr = self.contact_threshold_leg * leg_px
-        eps_noise = self.landing_noise_sd * getattr(self, "_noise_px", 0.0)
+        eps_noise = self.landing_noise_sd * self._noise_px
         eps = max(self.landing_tolerance_leg * leg_px, eps_noise)
         a_px = self.landing_deceleration_leg_s2 * leg_px  # px/s²
         # descent speed (px/s, + = descending; central difference) and the distance the foot needs to stop at
@@ -257,7 +325,7 @@ class TreadmillEventDetector:
         for t in range(start, last + 1):
             if not np.isfinite(gap[t]):
                 continue
-            if gap[t] <= stop[t] + eps_noise:
+            if gap[t] <= min(stop[t], self.landing_max_sink_leg * leg_px) + eps_noise:
                 return t
             fut = gap[t + 1:t + 1 + k]
             fut = fut[np.isfinite(fut)]
@@ -279,15 +347,16 @@ class TreadmillEventDetector:
                 out.append((int(i0), n - 1))
         return out
 
-    @staticmethod
-    def _confidence(vis: np.ndarray, y: np.ndarray, t: int, ground: float, thr: float) -> float:
-        """Visibility at the event × sharpness: how far the foot was from the belt one frame away from the event."""
+    def _confidence(self, vis: np.ndarray, y: np.ndarray, t: int, ground: float) -> float:
+        """Visibility at the event × sharpness: how far the foot was from the belt one frame away from the event,
+        relative to the keypoint noise (3 noise SDs, at least ``confidence_min_noise_px``, give full sharpness)."""
         v = float(np.clip(vis[max(0, t - 1):t + 2].mean(), 0, 1))
         before = y[t - 1] if t > 0 else np.nan
         after = y[t + 1] if t + 1 < y.size else np.nan
         gap = np.nanmax([abs(ground - before) if np.isfinite(before) else 0.0,
                          abs(ground - after) if np.isfinite(after) else 0.0])
-        sharp = float(np.clip(gap / (3 * thr), 0.3, 1.0)) if thr > 0 else 1.0
+        scale = 3.0 * max(self._noise_px, self.confidence_min_noise_px)
+        sharp = float(np.clip(gap / scale, 0.3, 1.0))
         return v * sharp
 
     def _plausible(self, feet: list[FootEvents], pose: PoseSeries, period: float) -> list[FootEvents]:

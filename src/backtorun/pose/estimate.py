@@ -10,6 +10,9 @@ at the boundary. Tracking-mode landmarks depend on the frames before, so after a
 bit-identical to a single sequential run (on mini_run.mp4: heel/toe median difference 0 px, mean 2.9 px).
 
 Memory: frames are dropped as soon as their landmarks are taken; only landmarks (≈1.6 kB a frame) are kept.
+
+Camera motion: each worker also measures the background's motion from frame to frame on a small grayscale copy
+made by its decoder thread (:mod:`backtorun.pose.camera_motion`), stored in ``PoseSeries.camera_motion_px``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ import numpy as np
 from backtorun.conventions import N_LANDMARKS
 from backtorun.errors import NoRunnerFound, VideoUnreadable
 from backtorun.pose.base import PoseEstimator
-from backtorun.pose.video import FrameIndex, build_frame_index, check_complete, iter_frames, read_video_info
+from backtorun.pose.camera_motion import MOTION_SIDE_PX, CameraMotionTracker, runner_box
+from backtorun.pose.video import (
+    FrameIndex,
+    build_frame_index,
+    check_complete,
+    iter_frames,
+    read_video_info,
+)
 from backtorun.types import PoseSeries
 
 log = logging.getLogger(__name__)
@@ -47,7 +57,10 @@ MIN_SEGMENT_FRAMES = 90
 
 def default_estimator(*, track_runner: bool = True) -> PoseEstimator:
     """BlazePose full (model_complexity=1), following the runner when several people are in view."""
-    from backtorun.pose._mediapipe import MediaPipePeopleDetector, MediaPipePoseEstimator
+    from backtorun.pose._mediapipe import (
+        MediaPipePeopleDetector,
+        MediaPipePoseEstimator,
+    )
     from backtorun.pose.tracking import RunnerTracker
 
     est = MediaPipePoseEstimator()
@@ -135,43 +148,53 @@ class _Rows:
     world: np.ndarray
     time_s: np.ndarray
     index: np.ndarray
+    motion: np.ndarray
 
 
 def _run_segment(path: Path, seg: Segment, estimator: PoseEstimator, index: FrameIndex | None,
                  progress: _Progress, prefetch: int, warmup: int = 0,
-                 cancel: threading.Event | None = None) -> _Rows:
+                 cancel: threading.Event | None = None, camera_motion: bool = True) -> _Rows:
     n = seg.stop - seg.start
     xy = np.full((n, N_LANDMARKS, 2), np.nan, dtype=np.float32)
     vis = np.zeros((n, N_LANDMARKS), dtype=np.float32)
     world = np.full((n, N_LANDMARKS, 3), np.nan, dtype=np.float32)
     times = np.full(n, np.nan)
+    motion = np.full((n, 2), np.nan)
     seen = np.zeros(n, dtype=bool)
     first = max(0, seg.start - warmup)
-    for frame in iter_frames(path, start_frame=first, stop_frame=seg.stop, prefetch=prefetch, index=index):
+    mover = CameraMotionTracker() if camera_motion else None
+    for frame in iter_frames(path, start_frame=first, stop_frame=seg.stop, prefetch=prefetch, index=index,
+                             motion_side=MOTION_SIDE_PX if camera_motion else None):
         if cancel is not None and cancel.is_set():
             break
         r = frame.index - seg.start
         f_xy, f_vis, f_world = estimator.estimate(frame.rgb, frame.time_s)
+        f_motion = (mover.update(frame.gray, frame.gray_scale, runner_box(f_xy / frame.scale, f_vis))
+                    if mover is not None and frame.gray is not None else (np.nan, np.nan))
         if r < 0:  # warm-up: the tracker settles on the runner before the segment's first frame
             continue
         xy[r], vis[r], times[r], seen[r] = f_xy, f_vis, frame.time_s, True
+        motion[r] = f_motion
         if f_world is not None:
             world[r] = f_world
         progress.tick()
     rows = np.flatnonzero(seen)
-    return _Rows(xy[rows], vis[rows], world[rows], times[rows], rows + seg.start)
+    return _Rows(xy[rows], vis[rows], world[rows], times[rows], rows + seg.start, motion[rows])
 
 
 def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
                   estimator_factory: EstimatorFactory | None = None, progress: ProgressCallback | None = None,
                   max_frames: int | None = None, workers: int | None = None, track_runner: bool = True,
-                  prefetch: int = 2, min_segment_frames: int = MIN_SEGMENT_FRAMES) -> PoseSeries:
+                  prefetch: int = 2, min_segment_frames: int = MIN_SEGMENT_FRAMES,
+                  camera_motion: bool = True) -> PoseSeries:
     """Landmarks of the runner in every frame of ``path`` (NaN where nobody is found).
 
     estimator: one estimator instance, used for all frames in order (no parallel segments; not closed here).
     estimator_factory: makes one estimator per worker (default: BlazePose with runner tracking, see
     :func:`default_estimator`). workers: parallel segments (default: one per core, at most 4).
     progress(done, total) is called after each frame (from worker threads, serialised).
+    camera_motion: also measure the background's motion in every frame (``PoseSeries.camera_motion_px``, see
+    :mod:`backtorun.pose.camera_motion`; ≈ 1 ms a frame).
     Raises VideoUnreadable (not a video, empty, truncated) or NoRunnerFound (nobody in any frame).
     """
     path = Path(path)
@@ -200,7 +223,8 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         est = estimator if estimator is not None else make()
         name = getattr(est, "name", name)
         try:
-            return _run_segment(path, seg, est, index, ticker, prefetch, SEGMENT_WARMUP_FRAMES, cancel)
+            return _run_segment(path, seg, est, index, ticker, prefetch, SEGMENT_WARMUP_FRAMES, cancel,
+                                camera_motion)
         finally:
             if estimator is None:
                 est.close()
@@ -234,4 +258,5 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         frame_index=np.concatenate([p.index for p in parts]).astype(np.int64),
         fps=info.fps, width=info.width, height=info.height, rotation_deg=info.rotation_deg,
         world_xyz=world if np.isfinite(world).any() else None, source=name, video_path=str(path),
+        camera_motion_px=np.concatenate([p.motion for p in parts]) if camera_motion else None,
     )

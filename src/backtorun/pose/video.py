@@ -34,6 +34,8 @@ class Frame:
     time_s: float  # presentation time from the container, relative to the first frame
     rgb: np.ndarray  # (H, W, 3) uint8, rotation applied (and scaled down when ``max_side`` was given)
     scale: float = 1.0  # rgb pixels per displayed-video pixel
+    gray: np.ndarray | None = None  # small grayscale copy (rotation applied) when ``motion_side`` was given
+    gray_scale: float = 1.0  # gray pixels per displayed-video pixel
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,28 @@ def _shrink(img: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
     return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp), s
 
 
+#: Pixel formats whose first plane is 8-bit luma (a grayscale image for free).
+_LUMA_FIRST_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"})
+
+
+def small_gray(frame: av.VideoFrame, rotation_deg: int, max_side: int) -> tuple[np.ndarray, float]:
+    """A grayscale copy of ``frame`` with its longer side ``max_side`` pixels, rotation applied; returns
+    (image, gray pixels per displayed pixel). Taken from the luma plane when there is one (≈ 0.2 ms for 1080p)."""
+    w, h = frame.width, frame.height
+    s = min(1.0, max_side / float(max(w, h)))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    if frame.format.name in _LUMA_FIRST_8BIT:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+    else:
+        luma = frame.to_ndarray(format="gray")
+    k = max(1, int(1.0 / s) // 3)  # large frames: every k-th pixel first (4× cheaper for 1080p), then average
+    if k > 1:
+        luma = np.ascontiguousarray(luma[k // 2::k, k // 2::k])
+    small = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    return rotate_image(small, rotation_deg), s
+
+
 def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
              skip_before_pts: int | None) -> Iterator[av.VideoFrame]:
     """Decode ``stream``; frames shown before ``skip_before_pts`` that no other frame refers to (non-reference
@@ -215,13 +239,16 @@ def _decoded(container: av.container.InputContainer, stream: av.video.stream.Vid
 
 def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: FrameIndex | None,
             max_side: int | None = None, only: Container[int] | None = None,
-            frame_threads: bool = False) -> Iterator[Frame]:
+            frame_threads: bool = False, motion_side: int | None = None,
+            skip_loop_filter: bool = False) -> Iterator[Frame]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
         # FFmpeg frame threading costs ≈ 50 % more CPU per frame for no gain in wall time here (measured on
         # IMG_5396: 6.0 vs 4.0 ms CPU, 4.1 vs 4.0 ms wall); parallelism comes from segments instead.
         stream.thread_type = "AUTO" if frame_threads else "SLICE"
+        if skip_loop_filter:  # no deblocking: ≈ 20 % less decoding; for previews only, never for pose
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         tb = float(stream.time_base) if stream.time_base else None
         fps = float(stream.average_rate) if stream.average_rate else 30.0
         rot: int | None = None
@@ -261,8 +288,9 @@ def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: Fram
                     break
                 if only is not None and i not in only:
                     continue
+                gray, gray_scale = small_gray(frame, rot, motion_side) if motion_side else (None, 1.0)
                 rgb, scale = _shrink(rotate_image(frame.to_ndarray(format="rgb24"), rot), max_side)
-                yield Frame(index=i, time_s=float(t), rgb=rgb, scale=scale)
+                yield Frame(index=i, time_s=float(t), rgb=rgb, scale=scale, gray=gray, gray_scale=gray_scale)
                 n_out += 1
         except av.error.FFmpegError as exc:
             if n_out == 0 and start_frame == 0:
@@ -327,7 +355,8 @@ def _put_final(q: queue.Queue, stop: threading.Event, item: object) -> None:
 def iter_frames(path: str | Path, *, max_frames: int | None = None, start_frame: int = 0,
                 stop_frame: int | None = None, prefetch: int = 0, index: FrameIndex | None = None,
                 max_side: int | None = None, only: Container[int] | None = None,
-            frame_threads: bool = False) -> Iterator[Frame]:
+                frame_threads: bool = False, motion_side: int | None = None,
+                skip_loop_filter: bool = False) -> Iterator[Frame]:
     """Decode frames one by one (streamed: memory does not grow with video length).
 
     start_frame/stop_frame select ``[start, stop)`` by global frame index (a seek to the preceding key frame,
@@ -336,13 +365,17 @@ def iter_frames(path: str | Path, *, max_frames: int | None = None, start_frame:
     max_side scales frames down (in the decoding thread) so the longer side is at most that many pixels.
     only: yield just these frame indices (the others are decoded but not converted).
     frame_threads: let FFmpeg decode several frames at once (more CPU per frame; off by default).
+    motion_side: also give each frame a small grayscale copy (``Frame.gray``, longer side this many pixels),
+    made in the decoding thread, for camera-motion estimation.
+    skip_loop_filter: skip H.264/HEVC deblocking (≈ 20 % faster decoding, images slightly blockier: on IMG_5396
+    scaled to 720 px, PSNR ≥ 39.9 dB against the normal decode) — for the annotated video, not for pose.
     Raises VideoUnreadable when the file cannot be opened or no frame can be decoded.
     """
     path = Path(path)
     if max_frames is not None:
         stop_frame = start_frame + max_frames if stop_frame is None else min(stop_frame, start_frame + max_frames)
     gen = _decode(path, start_frame=start_frame, stop_frame=stop_frame, index=index, max_side=max_side, only=only,
-                  frame_threads=frame_threads)
+                  frame_threads=frame_threads, motion_side=motion_side, skip_loop_filter=skip_loop_filter)
     if prefetch > 0:
         return _prefetched(gen, prefetch)
     return gen

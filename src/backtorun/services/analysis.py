@@ -31,9 +31,11 @@ def _write(analysis: GaitAnalysis, pose: PoseSeries, out_dir: str | Path, *, vid
 
 def analyze_video_file(video: str | Path, out_dir: str | Path, *, view: str = "auto", height_cm: float | None = None,
                        speed_mps: float | None = None, settings: AnalysisSettings | None = None,
-                       progress: Callable[[int, int], None] | None = None, annotate: bool = True) -> GaitAnalysis:
+                       progress: Callable[[int, int], None] | None = None, annotate: bool = True,
+                       capture_fps: float | None = None) -> GaitAnalysis:
     """Pose estimation, analysis and all outputs (analysis.json, strides.csv, annotated video, key frames).
 
+    ``capture_fps``: true capture rate of a slow-motion clip (time is rescaled; see pipeline.analyze_pose).
     Raises VideoUnreadable, NoRunnerFound, CaptureUnsuitable or TooFewStrides with a one-line hint."""
     from backtorun.pose import estimate_pose, read_video_info
 
@@ -42,19 +44,20 @@ def analyze_video_file(video: str | Path, out_dir: str | Path, *, view: str = "a
     vinfo = VideoInfo(path=str(video), fps=info.fps, n_frames=info.n_frames or pose.n_frames, width=info.width,
                       height=info.height, rotation_deg=info.rotation_deg, duration_s=info.duration_s, codec=info.codec)
     analysis = analyze_pose(pose, settings=settings, view=view, height_cm=height_cm, speed_mps=speed_mps,
-                            video_info=vinfo)
+                            video_info=vinfo, capture_fps=capture_fps)
     _write(analysis, pose, out_dir, video=video, annotate=annotate, progress=progress)
     return analysis
 
 
 def analyze_keypoints_file(path: str | Path, out_dir: str | Path, *, fps: float | None = None, view: str = "auto",
                            height_cm: float | None = None, speed_mps: float | None = None,
-                           settings: AnalysisSettings | None = None) -> GaitAnalysis:
+                           settings: AnalysisSettings | None = None, capture_fps: float | None = None) -> GaitAnalysis:
     """Analysis of a saved pose (.npz), a keypoint CSV or an OpenPose JSON folder; writes analysis.json,
     strides.csv and key frames on a blank canvas."""
     from backtorun.pose import load_keypoints
 
     pose = load_keypoints(path, fps=fps)
-    analysis = analyze_pose(pose, settings=settings, view=view, height_cm=height_cm, speed_mps=speed_mps)
+    analysis = analyze_pose(pose, settings=settings, view=view, height_cm=height_cm, speed_mps=speed_mps,
+                            capture_fps=capture_fps)
     _write(analysis, pose, out_dir, video=None, annotate=False, progress=None)
     return analysis

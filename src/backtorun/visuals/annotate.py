@@ -28,6 +28,11 @@ ProgressCallback = Callable[[int, int], None]
 EVENT_SHOW_S = 0.25
 #: Cadence shown = steps per minute over this many most recent initial contacts.
 CADENCE_WINDOW_STEPS = 6
+#: Longer side of the annotated video (pixels).
+ANNOTATED_MAX_SIDE = 720
+#: libx264 speed preset and constant-rate factor for the annotated video.
+X264_PRESET = "ultrafast"
+X264_CRF = 26
 
 
 @dataclass
@@ -58,10 +63,11 @@ class _RunningMetrics:
         return out
 
 
-def _open_writer(path: Path, width: int, height: int, fps: float) -> tuple[av.container.OutputContainer, av.VideoStream, str]:
+def _open_writer(path: Path, width: int, height: int, fps: float, *, preset: str = X264_PRESET,
+                 crf: int = X264_CRF) -> tuple[av.container.OutputContainer, av.VideoStream, str]:
     rate = max(1, int(round(fps)))
     container = av.open(str(path), mode="w")
-    for codec, options in (("libx264", {"preset": "superfast", "crf": "23"}), ("mpeg4", {"qscale": "4"})):
+    for codec, options in (("libx264", {"preset": preset, "crf": str(crf)}), ("mpeg4", {"qscale": "4"})):
         try:
             stream = container.add_stream(codec, rate=rate)
         except (av.error.FFmpegError, ValueError, KeyError) as exc:
@@ -93,12 +99,18 @@ def _mark_event(img: np.ndarray, e: GaitEvent, xy: np.ndarray | None, scale: flo
 
 
 def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: GaitEvents | Iterable[GaitEvent],
-                          out_path: str | Path, *, max_side: int | None = 960, grab: Iterable[int] = (),
-                          progress: ProgressCallback | None = None) -> tuple[Path, dict[int, np.ndarray]]:
+                          out_path: str | Path, *, max_side: int | None = ANNOTATED_MAX_SIDE,
+                          grab: Iterable[int] = (), progress: ProgressCallback | None = None,
+                          preset: str = X264_PRESET, crf: int = X264_CRF,
+                          frame_threads: bool = True,
+                          skip_loop_filter: bool = True) -> tuple[Path, dict[int, np.ndarray]]:
     """Write the annotated MP4 to ``out_path``; returns (path, {frame index: original RGB frame} for ``grab``).
 
     max_side: the output is scaled down so its longer side is at most this many pixels (None: full size).
     grab: frame indices whose unannotated frames (at the output size) are returned, e.g. for key frames.
+    preset, crf: libx264 settings. frame_threads: let FFmpeg decode several frames at once (decoding is the
+    longest step here; measured 5.7 → 4.7 ms a frame wall at 720 px on IMG_5396).
+    skip_loop_filter: decode without deblocking (≈ 20 % cheaper; invisible once scaled down, see iter_frames).
     """
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.stem + ".part" + out_path.suffix)
@@ -113,14 +125,15 @@ def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: Gait
     active: list[GaitEvent] = []
     done = 0
     try:
-        for frame in iter_frames(video_path, prefetch=3, max_side=max_side):
+        for frame in iter_frames(video_path, prefetch=3, max_side=max_side, frame_threads=frame_threads,
+                                 skip_loop_filter=skip_loop_filter):
             img = frame.rgb
             if frame.index in want:
                 grabbed[frame.index] = img.copy()
             h, w = img.shape[:2]
             if container is None:
                 ow, oh = _target_size(w, h, None)
-                container, stream, codec = _open_writer(tmp, ow, oh, pose.fps or 30.0)
+                container, stream, codec = _open_writer(tmp, ow, oh, pose.fps or 30.0, preset=preset, crf=crf)
                 log.info("annotated video: %dx%d, %s", ow, oh, codec)
             assert stream is not None
             ow, oh = stream.width, stream.height
