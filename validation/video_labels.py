@@ -21,27 +21,19 @@ import numpy as np
 from backtorun.types import PoseSeries
 from validation import SHARED_DATA
 from validation.agreement import Agreement, agreement
+from validation.pose_cache import cached_pose
 
 log = logging.getLogger(__name__)
 
 VIDEO = SHARED_DATA / "video" / "treadmill" / "mini_run.mp4"
 LABELS = SHARED_DATA / "labels" / "mini_run_events.csv"
-CACHE = Path("/tmp/btr_cache/mini_run.npz")
 #: Belt speed burnt into the video caption ("11.4 mph").
 SPEED_MPS = 11.4 * 0.44704
 
 
-def load_pose(video: Path = VIDEO, cache: Path = CACHE) -> PoseSeries:
-    """The cached BlazePose PoseSeries of the video, estimated (and cached) when missing."""
-    if cache.exists():
-        return PoseSeries.load(cache)
-    from backtorun.pose.estimate import estimate_pose
-
-    log.info("estimating pose on %s (minutes on two cores)", video)
-    pose = estimate_pose(video)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    pose.save(cache)
-    return pose
+def load_pose(video: Path = VIDEO) -> PoseSeries:
+    """The BlazePose PoseSeries of the video (cached while video and pose code are unchanged)."""
+    return cached_pose(video)
 
 
 @dataclass

@@ -9,23 +9,15 @@ import pytest
 from backtorun.events.evaluation import cadence_from_labels, load_event_labels, score_events
 from backtorun.pipeline import analyze_pose
 from backtorun.types import PoseSeries
+from validation.pose_cache import cached_pose
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-CACHE = Path("/tmp/btr_cache")
 
 
 @pytest.fixture(scope="session")
 def mini_run_pose() -> PoseSeries:
-    """Pose of mini_run.mp4, estimated once per session and cached under /tmp/btr_cache."""
-    cached = CACHE / "mini_run.npz"
-    if cached.exists():
-        return PoseSeries.load(cached)
-    from backtorun.pose import estimate_pose
-
-    pose = estimate_pose(DATA / "video" / "treadmill" / "mini_run.mp4")
-    CACHE.mkdir(exist_ok=True)
-    pose.save(cached)
-    return pose
+    """Pose of mini_run.mp4 (cached while the video and the pose code are unchanged)."""
+    return cached_pose(DATA / "video" / "treadmill" / "mini_run.mp4")
 
 
 @pytest.mark.slow

@@ -10,27 +10,16 @@ import pytest
 from backtorun.errors import BacktorunError
 from backtorun.pipeline import analyze_pose
 from backtorun.types import PoseSeries
+from validation.pose_cache import cached_pose
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-CACHE = Path("/tmp/btr_cache")
 VIDEOS = sorted((DATA / "video").glob("*/*.mp4"))
 
 
 @pytest.fixture(scope="session")
 def poses() -> dict[str, PoseSeries]:
-    """Pose of every shared video, estimated once and cached under /tmp/btr_cache (reused between sessions)."""
-    from backtorun.pose import estimate_pose
-
-    out = {}
-    CACHE.mkdir(exist_ok=True)
-    for v in VIDEOS:
-        cached = CACHE / f"{v.stem}.npz"
-        if cached.exists():
-            out[v.stem] = PoseSeries.load(cached)
-        else:
-            out[v.stem] = estimate_pose(v)
-            out[v.stem].save(cached)
-    return out
+    """Pose of every shared video (cached while the videos and the pose code are unchanged)."""
+    return {v.stem: cached_pose(v) for v in VIDEOS}
 
 
 def _analyze(pose: PoseSeries):  # type: ignore[no-untyped-def]

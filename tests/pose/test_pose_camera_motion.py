@@ -29,7 +29,7 @@ def _texture(seed: int, width: int, height: int) -> np.ndarray:
 def _scene(k: int, pan_px_per_frame: float, bg: np.ndarray) -> np.ndarray:
     """Frame k: the background shifted right by k × pan (a camera turning left), with a runner blob that
     stays in place and flickers (limbs moving) so it must not be mistaken for background."""
-    off = int(round(200 - k * pan_px_per_frame))
+    off = round(200 - k * pan_px_per_frame)
     img = bg[:, off:off + W].copy()
     x0, y0, x1, y1 = (int(v) for v in RUNNER)
     img[y0:y1, x0:x1] = _texture(100 + k, x1 - x0, y1 - y0)

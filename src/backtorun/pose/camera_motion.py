@@ -99,10 +99,17 @@ def background_shift(prev: np.ndarray, cur: np.ndarray, exclude: list[Box]) -> t
     nxt, status, _err = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, **_LK_PARAMS)
     ok = status.ravel() == 1
     d, cell = (nxt - pts).reshape(-1, 2)[ok], np.asarray(cells)[ok]
-    votes = [np.median(d[cell == c], axis=0) for c in np.unique(cell) if np.count_nonzero(cell == c) >= 2]
-    if len(votes) < MIN_CELLS:
+    # one vote per cell: the median of its corners' displacements (cells with ≥ 2 corners), all cells at once
+    counts = np.bincount(cell, minlength=GRID * GRID)
+    order = np.argsort(cell, kind="stable")
+    slot = np.arange(cell.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    table = np.full((GRID * GRID, max(1, int(counts.max(initial=0))), 2), np.nan)
+    table[cell[order], slot] = d[order]
+    voting = counts >= 2
+    if np.count_nonzero(voting) < MIN_CELLS:
         return float("nan"), float("nan")
-    dx, dy = np.median(np.asarray(votes), axis=0)
+    votes = np.nanmedian(table[voting], axis=1)
+    dx, dy = np.median(votes, axis=0)
     return float(dx), float(dy)
 
 

@@ -223,13 +223,19 @@ def small_gray(frame: av.VideoFrame, rotation_deg: int, max_side: int) -> tuple[
 
 
 def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-             skip_before_pts: int | None) -> Iterator[av.VideoFrame]:
+             skip_before_pts: int | None, keep_pts: Container[int] | None = None) -> Iterator[av.VideoFrame]:
     """Decode ``stream``; frames shown before ``skip_before_pts`` that no other frame refers to (non-reference
-    B-frames) are not decoded at all — they are only passed over on the way to a segment's first frame."""
+    B-frames) are not decoded at all — they are only passed over on the way to a segment's first frame.
+    With ``keep_pts``, every non-reference frame whose timestamp is not in it is passed over."""
     ctx = stream.codec_context
     skipping = False
     for packet in container.demux(stream):
-        if skip_before_pts is not None:
+        if keep_pts is not None:
+            want = packet.pts is None or int(packet.pts) not in keep_pts
+            if want != skipping:
+                ctx.skip_frame = "NONREF" if want else "DEFAULT"
+                skipping = want
+        elif skip_before_pts is not None:
             want = packet.pts is not None and int(packet.pts) < skip_before_pts
             if want != skipping:
                 ctx.skip_frame = "NONREF" if want else "DEFAULT"
@@ -263,11 +269,15 @@ def _decode(path: Path, *, start_frame: int, stop_frame: int | None, index: Fram
             if key > 0:
                 container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
         skip_before = int(index.pts[start_frame]) if seek_mode and 0 < start_frame < index.n_frames else None
+        keep_pts = None
+        if seek_mode and only is not None and not frame_threads:  # frames are matched by timestamp: skip freely
+            assert index is not None
+            keep_pts = {int(index.pts[i]) for i in range(index.n_frames) if i in only}
         n_out = 0
         t0: float | None = None
         seq = 0
         try:
-            for frame in _decoded(container, stream, None if frame_threads else skip_before):
+            for frame in _decoded(container, stream, None if frame_threads else skip_before, keep_pts):
                 if rot is None:
                     rot = display_rotation_deg(getattr(frame, "rotation", 0), stream.metadata.get("rotate"))
                 if seek_mode:
