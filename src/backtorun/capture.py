@@ -18,8 +18,10 @@ SLOW_MOTION_SUSPECTED [error]  cadence below ``min_cadence_spm`` although the ru
 TIME_RESCALED [info]           time was rescaled with the capture frame rate given for a slow-motion clip.
 CADENCE_IMPLAUSIBLE [warning]  cadence above ``max_cadence_spm`` (time-lapse, or events doubled).
 NOT_ON_TREADMILL [error]       the runner travels across the frame (> ``treadmill_max_travel_body_heights``).
-OVERGROUND_SUSPECTED [warning] the pelvis wanders more than on a treadmill (> ``treadmill_suspect_travel_body_heights``)
-                               or the background moves (panning camera): probably overground running.
+                               Also raised when the background moves (a camera panning to follow the runner:
+                               median background speed > ``panning_min_background_speed_body_heights_per_s``).
+OVERGROUND_SUSPECTED [warning] the pelvis wanders more than on a treadmill (> ``treadmill_suspect_travel_body_heights``):
+                               probably overground running.
 FAR_LEG_OCCLUDED [info]        side view: evidence that the far leg is hidden (far-foot landmarks missing or with low
                                visibility on > 10 % of frames, or far-foot visibility < 0.8 × near foot's).
 NO_TRUNK_LANDMARKS [warning]   shoulders missing: trunk lean, hip extension (relative) and M7 are not computed.
@@ -151,6 +153,24 @@ def check_kinematics(kin: "Kinematics", settings: AnalysisSettings, view_request
         flags.append(QualityFlag("SCALE_ESTIMATED", f"pixel→metre scale {how}: centimetre values are estimates; "
                                  "give the runner's height (--height-cm)", "info"))
     return flags
+
+
+def check_camera_motion(pose: PoseSeries, settings: AnalysisSettings) -> list[QualityFlag]:
+    """NOT_ON_TREADMILL when the background slides across the image: a camera following an overground runner.
+
+    Uses the camera motion measured during the pose pass (:mod:`backtorun.pose.camera_motion`); keypoint files
+    carry none, and then only the runner's own travel (``check_kinematics``) can tell.
+    """
+    from backtorun.pose.camera_motion import is_panning, panning_summary
+
+    threshold = settings.panning_min_background_speed_body_heights_per_s
+    if not is_panning(pose, threshold=threshold):
+        return []
+    speed = panning_summary(pose)["median_speed_body_heights_per_s"]
+    return [QualityFlag("NOT_ON_TREADMILL", f"the background moves {speed:.2f} body heights per second (threshold "
+                        f"{threshold:g}): the camera follows the runner, so this is not treadmill running; metrics "
+                        "use treadmill assumptions and are unreliable — film on a treadmill from a fixed camera",
+                        "error")]
 
 
 def apparent_cadence_spm(pose: PoseSeries, *, forward: int, fs_hz: float) -> float:

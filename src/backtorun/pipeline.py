@@ -101,7 +101,9 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
         raise InputError(f"unknown view {view!r}", hint="use auto, side or rear")
     flags: list[QualityFlag] = capture.check_pose(pose, settings)
     kin = prepare(pose, settings=settings, view=view, height_cm=height_cm)
-    flags += capture.check_kinematics(kin, settings, view)
+    flags += capture.check_camera_motion(pose, settings)
+    flags += [f for f in capture.check_kinematics(kin, settings, view)
+              if not (f.code == "NOT_ON_TREADMILL" and any(g.code == f.code for g in flags))]
     apparent = capture.apparent_cadence_spm(kin.events_pose, forward=kin.forward, fs_hz=kin.fs_hz)
     slow = bool(np.isfinite(apparent) and apparent < settings.min_cadence_spm)
     if slow:
