@@ -9,6 +9,11 @@ frames ahead in a background thread. Each segment acquires the runner afresh (se
 at the boundary. Tracking-mode landmarks depend on the frames before, so after a boundary they are not
 bit-identical to a single sequential run (on mini_run.mp4: heel/toe median difference 0 px, mean 2.9 px).
 
+``parallel="processes"`` (or ``"hybrid"``) runs the same segment code in worker processes instead
+(:mod:`backtorun.pose._worker`; identical landmarks). Measured on the 2-core VM it is not clearly faster on
+short clips (each worker process pays ≈ 0.5 s of MediaPipe start-up; the threads already keep both cores busy),
+is 7–17 % faster on a 19-s clip, and needs ≈ 300 MB more, so threads are the default (docs/pose.md, "Speed").
+
 Memory: frames are dropped as soon as their landmarks are taken; only landmarks (≈1.6 kB a frame) are kept.
 
 Camera motion: each worker also measures the background's motion from frame to frame on a small grayscale copy
@@ -20,10 +25,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -53,6 +58,8 @@ DECODE_SHARE = 0.15
 SEGMENT_WARMUP_FRAMES = 10
 #: A segment shorter than this is not worth its own estimator (graph start-up and a fresh detection).
 MIN_SEGMENT_FRAMES = 90
+#: How segments run in parallel by default: "threads", "processes" or "hybrid" (see :func:`estimate_pose`).
+DEFAULT_PARALLEL = "threads"
 
 
 def default_estimator(*, track_runner: bool = True) -> PoseEstimator:
@@ -182,11 +189,71 @@ def _run_segment(path: Path, seg: Segment, estimator: PoseEstimator, index: Fram
     return _Rows(xy[rows], vis[rows], world[rows], times[rows], rows + seg.start, motion[rows])
 
 
+def _run_in_processes(path: Path, segments: list[Segment], index: FrameIndex, ticker: _Progress, prefetch: int,
+                      camera_motion: bool, track_runner: bool,
+                      local: Callable[[Segment], _Rows] | None = None,
+                      local_cancel: threading.Event | None = None) -> tuple[list[_Rows], str]:
+    """Each segment in its own worker process (:mod:`backtorun.pose._worker`); only landmark rows come back.
+
+    local: if given, the first segment runs in a thread of this process through ``local`` (stopped through
+    ``local_cancel``) and only the others go to worker processes.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+    from queue import Empty
+
+    from backtorun.pose import _worker
+
+    ctx = _worker.context()
+    queue = ctx.Queue() if ticker.callback is not None else None
+    stop = ctx.Event()
+
+    def drain() -> None:
+        while queue is not None:
+            try:
+                k = queue.get_nowait()
+            except Empty:
+                return
+            for _ in range(int(k)):
+                ticker.tick()
+
+    remote = segments[1:] if local is not None else segments
+    with ProcessPoolExecutor(max_workers=len(remote), mp_context=ctx, initializer=_worker.init_worker,
+                             initargs=(queue, stop)) as pool, ThreadPoolExecutor(max_workers=1) as here:
+        futures: list[Future] = [pool.submit(_worker.run_segment, str(path), seg, index, prefetch,
+                                             SEGMENT_WARMUP_FRAMES, camera_motion, track_runner) for seg in remote]
+        if local is not None:
+            futures.insert(0, here.submit(local, segments[0]))
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.1 if queue is not None else None,
+                                     return_when=FIRST_EXCEPTION)
+                drain()
+                for f in done:
+                    exc = f.exception()
+                    if exc is not None:
+                        if exc.__cause__ is not None:  # the worker's traceback: to the log, not the message
+                            log.debug("pose worker failed:%s", exc.__cause__)
+                            exc.__cause__ = None
+                        raise exc
+            results = [f.result() for f in futures]
+        except BaseException:
+            stop.set()
+            if local_cancel is not None:
+                local_cancel.set()
+            raise
+        finally:
+            drain()
+    if local is not None:
+        results[0] = (results[0], results[1][1])
+    return [r for r, _ in results], results[-1][1]
+
+
 def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
                   estimator_factory: EstimatorFactory | None = None, progress: ProgressCallback | None = None,
                   max_frames: int | None = None, workers: int | None = None, track_runner: bool = True,
                   prefetch: int = 2, min_segment_frames: int = MIN_SEGMENT_FRAMES,
-                  camera_motion: bool = True) -> PoseSeries:
+                  camera_motion: bool = True, parallel: str | None = None) -> PoseSeries:
     """Landmarks of the runner in every frame of ``path`` (NaN where nobody is found).
 
     estimator: one estimator instance, used for all frames in order (no parallel segments; not closed here).
@@ -195,6 +262,10 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
     progress(done, total) is called after each frame (from worker threads, serialised).
     camera_motion: also measure the background's motion in every frame (``PoseSeries.camera_motion_px``, see
     :mod:`backtorun.pose.camera_motion`; ≈ 1 ms a frame).
+    parallel: ``"threads"`` (segments in threads of this process), ``"processes"`` (segments in worker
+    processes, see :mod:`backtorun.pose._worker`) or ``"hybrid"`` (first segment in a thread here, the others
+    in worker processes); all give the same landmarks for the same segments; default :data:`DEFAULT_PARALLEL`.
+    A given ``estimator`` or ``estimator_factory`` always runs in threads (it may not be picklable).
     Raises VideoUnreadable (not a video, empty, truncated) or NoRunnerFound (nobody in any frame).
     """
     path = Path(path)
@@ -229,8 +300,14 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
             if estimator is None:
                 est.close()
 
+    mode = parallel or DEFAULT_PARALLEL
+    if mode not in ("threads", "processes", "hybrid"):
+        raise ValueError(f"parallel must be 'threads', 'processes' or 'hybrid', not {parallel!r}")
     cancel = threading.Event()  # set when one worker fails or the caller is interrupted: the others stop
-    if len(segments) == 1:
+    if mode != "threads" and len(segments) > 1 and estimator is None and estimator_factory is None:
+        parts, name = _run_in_processes(path, segments, index, ticker, prefetch, camera_motion, track_runner,
+                                        local=work if mode == "hybrid" else None, local_cancel=cancel)
+    elif len(segments) == 1:
         parts = [work(segments[0])]
     else:
         with ThreadPoolExecutor(max_workers=len(segments), thread_name_prefix="backtorun-pose") as pool:
