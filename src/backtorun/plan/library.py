@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backtorun.errors import ConfigError
+from backtorun.config_files import read_override, validate
 
 REC_CODES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8")
 
@@ -125,19 +125,8 @@ def load_library(path: str | Path | None = None) -> Library:
 
     doc = copy.deepcopy(_default_doc())
     if path is not None:
-        try:
-            override = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read recommendation library {path}: {exc}",
-                              hint="check the path and YAML syntax") from exc
-        if not isinstance(override, dict):
-            raise ConfigError(f"recommendation library {path} must contain a mapping")
-        doc = deep_merge(doc, override)
-    try:
-        return Library.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"invalid recommendation library: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        doc = deep_merge(doc, read_override(path, "recommendation library"))
+    return validate(Library, doc, "recommendation library entry")
 
 
 @lru_cache(maxsize=1)

@@ -50,7 +50,8 @@ class Comparison:
     rows: list[Row]
 
 
-def _num(v: Any) -> float | None:
+def finite_float(v: Any) -> float | None:
+    """``float(v)``, or None for anything not a finite number."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -64,22 +65,22 @@ def extract_values(result: Mapping[str, Any]) -> dict[str, tuple[float, float | 
     for view in ("side", "rear"):
         analysis = result.get(view) or {}
         for metric, d in (analysis.get("summary_detail") or {}).items():
-            mean = _num(d.get("mean"))
+            mean = finite_float(d.get("mean"))
             if mean is not None:
-                values[f"{view}:{metric}"] = (mean, _num(d.get("uncertainty")))
+                values[f"{view}:{metric}"] = (mean, finite_float(d.get("uncertainty")))
     intake = result.get("intake") or {}
     pain = intake.get("pain") or {}
     for k in ("now", "worst_24h", "during_run"):
-        v = _num(pain.get(k))
+        v = finite_float(pain.get(k))
         if v is not None:
             values[f"outcome:pain_{k}_nrs"] = (v, None)
     inst = intake.get("instruments") or {}
-    psfs = [_num(a.get("score")) for a in inst.get("psfs") or []]
+    psfs = [finite_float(a.get("score")) for a in inst.get("psfs") or []]
     psfs = [p for p in psfs if p is not None]
     if psfs:
         values["outcome:psfs_mean"] = (sum(psfs) / len(psfs), None)
     for k in ("odi_percent", "rmdq_score"):
-        v = _num(inst.get(k))
+        v = finite_float(inst.get(k))
         if v is not None:
             values[f"outcome:{k}"] = (v, None)
     return values

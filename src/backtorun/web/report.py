@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
 from fastapi.templating import Jinja2Templates
 
 from backtorun.errors import MissingDependency
+from backtorun.web.compare import finite_float
 
 log = logging.getLogger(__name__)
 
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
 
 
 def report_summary(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -29,8 +22,8 @@ def report_summary(result: Mapping[str, Any]) -> dict[str, Any]:
     for view in ("side", "rear"):
         analysis = result.get(view) or {}
         for name, d in sorted((analysis.get("summary_detail") or {}).items()):
-            metrics.append({"view": view, "name": name, "mean": _num(d.get("mean")), "sd": _num(d.get("sd")),
-                            "n": d.get("n"), "uncertainty": _num(d.get("uncertainty"))})
+            metrics.append({"view": view, "name": name, "mean": finite_float(d.get("mean")), "sd": finite_float(d.get("sd")),
+                            "n": d.get("n"), "uncertainty": finite_float(d.get("uncertainty"))})
         for f in (analysis.get("quality") or {}).get("flags", []):
             flags.append({"view": view, **f})
     findings = list((result.get("findings") or {}).get("findings", [])) if isinstance(result.get("findings"), Mapping) \
