@@ -22,8 +22,8 @@ app = typer.Typer(
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show diagnostic log messages.")) -> None:
+    _common.quiet_native_logs(verbose)  # first: logging below must write to the Python stderr it leaves
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _common.quiet_native_logs(verbose)
 
 
 def _register_all() -> None:

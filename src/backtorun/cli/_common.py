@@ -18,10 +18,28 @@ err_console = Console(stderr=True)
 
 
 def quiet_native_logs(verbose: bool) -> None:
-    """MediaPipe/TFLite write C++ logs to stderr; hide them unless --verbose."""
-    if not verbose:
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """Hide the C++ log lines MediaPipe/TFLite write straight to file descriptor 2, unless --verbose.
+
+    Their native logging ignores Python's, so descriptor 2 is pointed at /dev/null for this process while Python's
+    ``sys.stderr`` (progress bars, error lines, logging, tracebacks) moves to a duplicate of the original
+    descriptor. Skipped when ``sys.stderr`` is not the process's real descriptor 2 (e.g. an in-process test runner).
+    """
+    if verbose:
+        return
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        if sys.stderr is not sys.__stderr__ or sys.stderr.fileno() != 2:
+            return
+    except (AttributeError, OSError, ValueError):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(saved, "w", buffering=1, encoding=sys.__stderr__.encoding or "utf-8",
+                           errors="backslashreplace")
 
 
 @contextlib.contextmanager
