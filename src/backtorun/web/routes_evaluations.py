@@ -227,15 +227,24 @@ def _tests_model() -> Any:
     return TestResults
 
 
+TESTS_TITLE = "Strength and flexibility tests"
+
+
+def _form_page(request: Request, ev: Any, patient: Any, title: str, form: Any, part: str, *,
+               errors: list[str] | None = None) -> Response:
+    """The intake or test-results form of an evaluation; with errors, re-shown with status 400."""
+    return render(request, "form.html", {"ev": ev, "patient": patient, "title": title, "form": form,
+                                         "errors": errors or [], "action": f"/evaluations/{ev.id}/{part}"},
+                  status_code=400 if errors else 200)
+
+
 @router.get("/evaluations/{evaluation_id}/intake")
 def intake_form(request: Request, evaluation_id: int, clinician: Clinician = Depends(current_clinician),
                 db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     values = ev.intake or {"height_cm": patient.height_cm, "sex": patient.sex}
     repo.audit(db, clinician.user, "view", "evaluation", ev.id, "intake")
-    return render(request, "form.html", {"ev": ev, "patient": patient, "title": "Intake",
-                                         "form": build_form(_intake_model(), values), "errors": [],
-                                         "action": f"/evaluations/{ev.id}/intake"})
+    return _form_page(request, ev, patient, "Intake", build_form(_intake_model(), values), "intake")
 
 
 @router.post("/evaluations/{evaluation_id}/intake")
@@ -249,9 +258,7 @@ def save_intake(request: Request, evaluation_id: int, form: dict = Depends(csrf_
     try:
         intake = parse_intake(data, source="intake form")
     except InputError as exc:
-        return render(request, "form.html", {"ev": ev, "patient": patient, "title": "Intake",
-                                             "form": build_form(model, data), "errors": error_lines(exc),
-                                             "action": f"/evaluations/{ev.id}/intake"}, status_code=400)
+        return _form_page(request, ev, patient, "Intake", build_form(model, data), "intake", errors=error_lines(exc))
     screen = screen_red_flags(intake)
     ev.intake = intake.model_dump(mode="json")
     ev.red_flags = screen.to_dict()
@@ -264,9 +271,7 @@ def tests_form(request: Request, evaluation_id: int, clinician: Clinician = Depe
                db: Session = Depends(get_db, scope="function")) -> Response:
     ev, patient = _evaluation(db, clinician, evaluation_id)
     repo.audit(db, clinician.user, "view", "evaluation", ev.id, "tests")
-    return render(request, "form.html", {"ev": ev, "patient": patient, "title": "Strength and flexibility tests",
-                                         "form": build_form(_tests_model(), ev.tests or {}), "errors": [],
-                                         "action": f"/evaluations/{ev.id}/tests"})
+    return _form_page(request, ev, patient, TESTS_TITLE, build_form(_tests_model(), ev.tests or {}), "tests")
 
 
 @router.post("/evaluations/{evaluation_id}/tests")
@@ -280,9 +285,7 @@ def save_tests(request: Request, evaluation_id: int, form: dict = Depends(csrf_f
     try:
         results = parse_test_results(data, source="test form")
     except InputError as exc:
-        return render(request, "form.html", {"ev": ev, "patient": patient, "title": "Strength and flexibility tests",
-                                             "form": build_form(model, data), "errors": error_lines(exc),
-                                             "action": f"/evaluations/{ev.id}/tests"}, status_code=400)
+        return _form_page(request, ev, patient, TESTS_TITLE, build_form(model, data), "tests", errors=error_lines(exc))
     ev.tests = results.model_dump(mode="json", exclude_none=True)
     repo.audit(db, clinician.user, "update", "evaluation", ev.id, "test results saved")
     return RedirectResponse(f"/evaluations/{ev.id}#tests", status_code=303)
