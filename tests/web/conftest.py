@@ -72,6 +72,20 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
 
 
+
+def start_side_analysis(client: TestClient, tok: str, video: Path, *, patient_name: str) -> tuple[int, int]:
+    """Create a patient and an evaluation, upload ``video`` as the side view and start the analysis.
+
+    Returns (patient id, evaluation id)."""
+    r = client.post("/patients", data={"name": patient_name, "csrf_token": tok}, follow_redirects=False)
+    pid = int(r.headers["location"].rsplit("/", 1)[1])
+    r = client.post(f"/patients/{pid}/evaluations", data={"csrf_token": tok}, follow_redirects=False)
+    eid = int(r.headers["location"].rsplit("/", 1)[1])
+    client.post(f"/evaluations/{eid}/videos", data={"csrf_token": tok, "kind": "side"},
+                files={"file": ("t.mp4", video.read_bytes(), "video/mp4")})
+    client.post(f"/evaluations/{eid}/analyze", data={"csrf_token": tok})
+    return pid, eid
+
 @pytest.fixture
 def web_settings(tmp_path: Path) -> WebSettings:
     return WebSettings(data_dir=tmp_path / "data", pipeline=FAKE_PIPELINE, worker_nice=0)

@@ -9,7 +9,7 @@ import distributed
 from fastapi.testclient import TestClient
 
 from backtorun.web import WebSettings, create_app
-from tests.web.conftest import FAKE_PIPELINE, login, seed_two_clinics
+from tests.web.conftest import FAKE_PIPELINE, login, seed_two_clinics, start_side_analysis
 
 
 def test_jobs_run_on_a_dask_cluster(tmp_path, tiny_video) -> None:
@@ -19,13 +19,7 @@ def test_jobs_run_on_a_dask_cluster(tmp_path, tiny_video) -> None:
         seed_two_clinics(settings.resolved_database_url())
         with TestClient(create_app(settings)) as c:
             tok = login(c, "a@clinic.test")
-            r = c.post("/patients", data={"name": "Dask Patient", "csrf_token": tok}, follow_redirects=False)
-            pid = int(r.headers["location"].rsplit("/", 1)[1])
-            r = c.post(f"/patients/{pid}/evaluations", data={"csrf_token": tok}, follow_redirects=False)
-            eid = int(r.headers["location"].rsplit("/", 1)[1])
-            c.post(f"/evaluations/{eid}/videos", data={"csrf_token": tok, "kind": "side"},
-                   files={"file": ("t.mp4", tiny_video.read_bytes(), "video/mp4")})
-            c.post(f"/evaluations/{eid}/analyze", data={"csrf_token": tok})
+            _, eid = start_side_analysis(c, tok, tiny_video, patient_name="Dask Patient")
             deadline = time.monotonic() + 120
             while (st := c.get(f"/evaluations/{eid}/status").json())["status"] not in ("done", "failed"):
                 assert time.monotonic() < deadline, st

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import login
+from tests.web.conftest import login, start_side_analysis
 
 
 def test_pages_are_valid_html(world, tiny_video, tmp_path: Path) -> None:
@@ -18,13 +18,7 @@ def test_pages_are_valid_html(world, tiny_video, tmp_path: Path) -> None:
     with TestClient(world.app) as c:
         (out / "login.html").write_text(c.get("/login").text)
         tok = login(c, "a@clinic.test")
-        r = c.post("/patients", data={"name": "Valid Html", "csrf_token": tok}, follow_redirects=False)
-        pid = int(r.headers["location"].rsplit("/", 1)[1])
-        r = c.post(f"/patients/{pid}/evaluations", data={"csrf_token": tok}, follow_redirects=False)
-        eid = int(r.headers["location"].rsplit("/", 1)[1])
-        c.post(f"/evaluations/{eid}/videos", data={"csrf_token": tok, "kind": "side"},
-               files={"file": ("t.mp4", tiny_video.read_bytes(), "video/mp4")})
-        c.post(f"/evaluations/{eid}/analyze", data={"csrf_token": tok})
+        pid, eid = start_side_analysis(c, tok, tiny_video, patient_name="Valid Html")
         while c.get(f"/evaluations/{eid}/status").json()["status"] not in ("done", "failed"):
             time.sleep(0.2)
         pages = {"patients": "/patients", "patient": f"/patients/{pid}", "evaluation": f"/evaluations/{eid}",

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from backtorun.errors import BadTestResults
 
@@ -131,12 +131,9 @@ class TestResults(_Strict):
 
 def parse_test_results(data: Mapping[str, Any], *, source: str = "tests") -> TestResults:
     """Validate a dictionary as :class:`TestResults`; raise :class:`BadTestResults` with a field-level message."""
-    from backtorun.intake.io import bad_input, describe_validation_error
+    from backtorun.intake.io import validate_input
 
-    try:
-        return TestResults.model_validate(dict(data))
-    except ValidationError as exc:
-        raise bad_input(BadTestResults, source, describe_validation_error(exc, TestResults)) from exc
+    return validate_input(TestResults, data, BadTestResults, source)
 
 
 def load_test_results(path: str | Path) -> TestResults:

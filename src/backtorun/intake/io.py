@@ -6,7 +6,7 @@ import difflib
 import json
 import typing
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -15,6 +15,9 @@ from backtorun.errors import BadIntake
 from backtorun.intake.model import Intake
 
 MAX_INTAKE_BYTES = 1_000_000
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> list[str]:
@@ -91,12 +94,17 @@ def read_mapping(path: str | Path, error: type[Exception]) -> Mapping[str, Any]:
     return data
 
 
+def validate_input(model: type[ModelT], data: Mapping[str, Any], error: type[Exception], source: str) -> ModelT:
+    """``model`` validated from ``data``; a pydantic error becomes ``error`` with a field-level one-line message."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise bad_input(error, source, describe_validation_error(exc, model)) from exc
+
+
 def parse_intake(data: Mapping[str, Any], *, source: str = "intake") -> Intake:
     """Validate a dictionary (web form, JSON body) as an :class:`Intake`; raise :class:`BadIntake` on problems."""
-    try:
-        return Intake.model_validate(dict(data))
-    except ValidationError as exc:
-        raise bad_input(BadIntake, source, describe_validation_error(exc, Intake)) from exc
+    return validate_input(Intake, data, BadIntake, source)
 
 
 def load_intake(path: str | Path) -> Intake:
