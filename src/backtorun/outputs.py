@@ -12,11 +12,14 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from backtorun.types import GaitAnalysis, PoseSeries
 from backtorun.visuals.annotate import write_annotated_video
 from backtorun.visuals.keyframes import pick_keyframes, render_keyframe, write_png
+
+if TYPE_CHECKING:
+    from backtorun.visuals.preview import PreviewRecorder
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,16 @@ def _atomic_save_pose(pose: PoseSeries, path: Path) -> Path:
 
 def write_analysis_outputs(analysis: GaitAnalysis, pose: PoseSeries, out_dir: str | Path, *,
                            video_path: str | Path | None = None, annotate: bool = True,
-                           progress: ProgressCallback | None = None) -> dict[str, Path]:
+                           progress: ProgressCallback | None = None,
+                           preview: PreviewRecorder | None = None) -> dict[str, Path]:
     """Write all outputs of one analysis into ``out_dir`` (created if needed); returns {name: path}.
 
     Names: ``analysis`` (analysis.json, schema backtorun.analysis/1), ``strides`` (strides.csv), ``pose``
     (pose.npz, reloadable with PoseSeries.load), ``annotated_video`` (annotated.mp4, only with ``video_path``
     and ``annotate``), ``keyframe_IC_L``/``keyframe_TO_L``/… (keyframes/IC_L.png …; drawn on the video frame,
     or on a blank canvas without video).
-    progress(done, total) follows the annotated-video frames (the long part).
+    progress(done, total) follows the annotated-video frames (the long part). preview: the frames recorded
+    during the pose pass (see :mod:`backtorun.visuals.preview`), so the video need not be decoded again.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +75,8 @@ def write_analysis_outputs(analysis: GaitAnalysis, pose: PoseSeries, out_dir: st
     frames: dict[int, object] = {}
     if video_path is not None and annotate:
         path, grabbed = write_annotated_video(video_path, pose, analysis.events, out / "annotated.mp4",
-                                              grab=[k.frame for k in keyframes], progress=progress)
+                                              grab=[k.frame for k in keyframes], progress=progress,
+                                              preview=preview)
         paths["annotated_video"] = path
         frames.update(grabbed)
     elif video_path is not None:

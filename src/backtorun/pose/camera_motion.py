@@ -98,17 +98,21 @@ def background_shift(prev: np.ndarray, cur: np.ndarray, exclude: list[Box]) -> t
     pts = np.concatenate(found).astype(np.float32).reshape(-1, 1, 2)
     nxt, status, _err = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, **_LK_PARAMS)
     ok = status.ravel() == 1
-    d, cell = (nxt - pts).reshape(-1, 2)[ok], np.asarray(cells)[ok]
-    # one vote per cell: the median of its corners' displacements (cells with ≥ 2 corners), all cells at once
+    d, cell = (nxt - pts).reshape(-1, 2)[ok].astype(np.float64), np.asarray(cells)[ok]
+    # one vote per cell: the median of its corners' displacements (cells with ≥ 2 corners), all cells at once:
+    # a NaN-padded (cell, corner, xy) table sorted along the corners, the middle one or two taken per cell
     counts = np.bincount(cell, minlength=GRID * GRID)
+    voting = np.flatnonzero(counts >= 2)
+    if voting.size < MIN_CELLS:
+        return float("nan"), float("nan")
     order = np.argsort(cell, kind="stable")
     slot = np.arange(cell.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    table = np.full((GRID * GRID, max(1, int(counts.max(initial=0))), 2), np.nan)
+    table = np.full((GRID * GRID, int(counts.max()), 2), np.nan)
     table[cell[order], slot] = d[order]
-    voting = counts >= 2
-    if np.count_nonzero(voting) < MIN_CELLS:
-        return float("nan"), float("nan")
-    votes = np.nanmedian(table[voting], axis=1)
+    table = np.sort(table[voting], axis=1)
+    c = counts[voting]
+    rows = np.arange(voting.size)
+    votes = (table[rows, (c - 1) // 2] + table[rows, c // 2]) / 2.0
     dx, dy = np.median(votes, axis=0)
     return float(dx), float(dy)
 

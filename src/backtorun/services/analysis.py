@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from backtorun.pipeline import analyze_pose
 from backtorun.settings import AnalysisSettings
 from backtorun.types import GaitAnalysis, PoseSeries, VideoInfo
+
+if TYPE_CHECKING:
+    from backtorun.visuals.preview import PreviewRecorder
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +27,11 @@ def is_keypoint_input(path: str | Path) -> bool:
 
 
 def _write(analysis: GaitAnalysis, pose: PoseSeries, out_dir: str | Path, *, video: str | Path | None,
-           annotate: bool, progress: Progress | None) -> None:
+           annotate: bool, progress: Progress | None, preview: PreviewRecorder | None = None) -> None:
     from backtorun.outputs import write_analysis_outputs
 
-    write_analysis_outputs(analysis, pose, out_dir, video_path=video, annotate=annotate, progress=progress)
+    write_analysis_outputs(analysis, pose, out_dir, video_path=video, annotate=annotate, progress=progress,
+                           preview=preview)
 
 
 def analyze_video_file(video: str | Path, out_dir: str | Path, *, view: str = "auto", height_cm: float | None = None,
@@ -36,16 +41,23 @@ def analyze_video_file(video: str | Path, out_dir: str | Path, *, view: str = "a
     """Pose estimation, analysis and all outputs (analysis.json, strides.csv, annotated video, key frames).
 
     ``capture_fps``: true capture rate of a slow-motion clip (time is rescaled; see pipeline.analyze_pose).
+    With ``annotate``, the pose pass also records the annotated video's frames at its size (a temporary
+    preview, see :mod:`backtorun.visuals.preview`), so the video is decoded only once.
     Raises VideoUnreadable, NoRunnerFound, CaptureUnsuitable or TooFewStrides with a one-line hint."""
     from backtorun.pose import estimate_pose, read_video_info
+    from backtorun.visuals.annotate import ANNOTATED_MAX_SIDE
+    from backtorun.visuals.preview import PreviewRecorder
 
     info = read_video_info(video)
-    pose = estimate_pose(video, progress=progress)
-    vinfo = VideoInfo(path=str(video), fps=info.fps, n_frames=info.n_frames or pose.n_frames, width=info.width,
-                      height=info.height, rotation_deg=info.rotation_deg, duration_s=info.duration_s, codec=info.codec)
-    analysis = analyze_pose(pose, settings=settings, view=view, height_cm=height_cm, speed_mps=speed_mps,
-                            video_info=vinfo, capture_fps=capture_fps)
-    _write(analysis, pose, out_dir, video=video, annotate=annotate, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="backtorun-preview-") as tmp:
+        preview = PreviewRecorder(tmp, fps=info.fps or 30.0, max_side=ANNOTATED_MAX_SIDE) if annotate else None
+        pose = estimate_pose(video, progress=progress, frame_sink=preview)
+        vinfo = VideoInfo(path=str(video), fps=info.fps, n_frames=info.n_frames or pose.n_frames, width=info.width,
+                          height=info.height, rotation_deg=info.rotation_deg, duration_s=info.duration_s,
+                          codec=info.codec)
+        analysis = analyze_pose(pose, settings=settings, view=view, height_cm=height_cm, speed_mps=speed_mps,
+                                video_info=vinfo, capture_fps=capture_fps)
+        _write(analysis, pose, out_dir, video=video, annotate=annotate, progress=progress, preview=preview)
     return analysis
 
 

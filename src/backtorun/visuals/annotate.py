@@ -1,23 +1,34 @@
-"""Annotated video: the original video re-decoded frame by frame with the skeleton, gait events as they happen
-and running metrics (cadence over the last steps, last contact time per side) drawn on it. Streamed: one frame
-in memory at a time. Written as H.264 MP4 with PyAV (libx264), else MPEG-4 Part 2 (``mpeg4``).
+"""Annotated video: the video's frames with the skeleton, gait events as they happen and running metrics
+(cadence over the last steps, last contact time per side) drawn on them. Streamed: one frame in memory at a
+time. Written as H.264 MP4 with PyAV (libx264), else MPEG-4 Part 2 (``mpeg4``).
+
+The frames come from the preview recorded during the pose pass (:mod:`backtorun.visuals.preview`, one part per
+pose segment) or, without one, from decoding the original video again. Preview parts are drawn and encoded in
+parallel, one thread and one single-threaded encoder each, and the parts' compressed streams are then joined
+into one MP4 without re-encoding (same encoder settings, each part starting with a key frame).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import av
 import cv2
 import numpy as np
 
 from backtorun.conventions import SIDE_LANDMARKS
-from backtorun.errors import MissingDependency, VideoUnreadable
-from backtorun.pose.video import iter_frames
+from backtorun.errors import VideoUnreadable
+from backtorun.pose.video import Frame, iter_frames, prefetched
 from backtorun.types import GaitEvent, GaitEvents, PoseSeries
+from backtorun.visuals.video_writer import even_size, open_video_writer, rgb_to_video_frame
+
+if TYPE_CHECKING:
+    from backtorun.visuals.preview import PreviewRecorder
 from backtorun.visuals.skeleton import LEFT_COLOR, RIGHT_COLOR, draw_skeleton, draw_text
 
 log = logging.getLogger(__name__)
@@ -63,29 +74,6 @@ class _RunningMetrics:
         return out
 
 
-def _open_writer(path: Path, width: int, height: int, fps: float, *, preset: str = X264_PRESET,
-                 crf: int = X264_CRF) -> tuple[av.container.OutputContainer, av.VideoStream, str]:
-    rate = max(1, int(round(fps)))
-    container = av.open(str(path), mode="w")
-    for codec, options in (("libx264", {"preset": preset, "crf": str(crf)}), ("mpeg4", {"qscale": "4"})):
-        try:
-            stream = container.add_stream(codec, rate=rate)
-        except (av.error.FFmpegError, ValueError, KeyError) as exc:
-            log.info("encoder %s not available (%s); trying the next", codec, exc)
-            continue
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = options
-        return container, stream, codec
-    container.close()
-    raise MissingDependency("no H.264 or MPEG-4 video encoder in this FFmpeg build",
-                            hint="install PyAV from its wheels (they include libx264)")
-
-
-def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
-    s = 1.0 if not max_side or max(w, h) <= max_side else max_side / float(max(w, h))
-    return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
-
-
 def _mark_event(img: np.ndarray, e: GaitEvent, xy: np.ndarray | None, scale: float) -> None:
     color = LEFT_COLOR if e.side == "L" else RIGHT_COLOR
     if xy is not None:
@@ -98,50 +86,47 @@ def _mark_event(img: np.ndarray, e: GaitEvent, xy: np.ndarray | None, scale: flo
                         0.8 * scale, color, max(1, int(2 * scale)), cv2.LINE_AA)
 
 
-def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: GaitEvents | Iterable[GaitEvent],
-                          out_path: str | Path, *, max_side: int | None = ANNOTATED_MAX_SIDE,
-                          grab: Iterable[int] = (), progress: ProgressCallback | None = None,
-                          preset: str = X264_PRESET, crf: int = X264_CRF,
-                          frame_threads: bool = True,
-                          skip_loop_filter: bool = True) -> tuple[Path, dict[int, np.ndarray]]:
-    """Write the annotated MP4 to ``out_path``; returns (path, {frame index: original RGB frame} for ``grab``).
+@dataclass
+class _Canvas:
+    """What every part of one annotated video shares (read-only while parts are drawn)."""
 
-    max_side: the output is scaled down so its longer side is at most this many pixels (None: full size).
-    grab: frame indices whose unannotated frames (at the output size) are returned, e.g. for key frames.
-    preset, crf: libx264 settings. frame_threads: let FFmpeg decode several frames at once (decoding is the
-    longest step here; measured 5.7 → 4.7 ms a frame wall at 720 px on IMG_5396).
-    skip_loop_filter: decode without deblocking (≈ 20 % cheaper; invisible once scaled down, see iter_frames).
-    """
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.stem + ".part" + out_path.suffix)
-    ev = sorted(events, key=lambda e: (e.frame, e.kind))
-    want = set(int(g) for g in grab)
+    pose: PoseSeries
+    events: list[GaitEvent]  # sorted by frame
+    row_of: dict[int, int]
+    want: set[int]
+    preset: str
+    crf: int
+    threads: int | None
+    tick: Callable[[], None]
+
+
+def _annotate_part(frames: Iterable[Frame], out: Path, canvas: _Canvas) -> tuple[int, dict[int, np.ndarray]]:
+    """Draw on ``frames`` (in order) and encode them into ``out``; returns (frames written, grabbed originals).
+    Events before the first frame are taken into account, so a part can start anywhere in the video."""
+    pose, ev = canvas.pose, canvas.events
     grabbed: dict[int, np.ndarray] = {}
-    row_of = {int(f): r for r, f in enumerate(pose.frame_index)}
-    n_total = int(pose.frame_index.max()) + 1 if pose.n_frames else 0
     metrics = _RunningMetrics([], {}, {})
     container = stream = None
-    k_ev = 0
+    k_ev, done = 0, 0
     active: list[GaitEvent] = []
-    done = 0
     try:
-        for frame in iter_frames(video_path, prefetch=3, max_side=max_side, frame_threads=frame_threads,
-                                 skip_loop_filter=skip_loop_filter):
+        for frame in frames:
             img = frame.rgb
-            if frame.index in want:
+            if frame.index in canvas.want:
                 grabbed[frame.index] = img.copy()
             h, w = img.shape[:2]
             if container is None:
-                ow, oh = _target_size(w, h, None)
-                container, stream, codec = _open_writer(tmp, ow, oh, pose.fps or 30.0, preset=preset, crf=crf)
-                log.info("annotated video: %dx%d, %s", ow, oh, codec)
+                ow, oh = even_size(w, h, None)
+                container, stream, codec = open_video_writer(out, ow, oh, pose.fps or 30.0, preset=canvas.preset,
+                                                             crf=canvas.crf, threads=canvas.threads)
+                log.debug("annotated video part %s: %dx%d, %s", out.name, ow, oh, codec)
             assert stream is not None
             ow, oh = stream.width, stream.height
             if (ow, oh) != (w, h):
                 img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_LINEAR)
             sx, sy = ow / float(pose.width), oh / float(pose.height)
             scale = max(0.5, min(ow, oh) / 720.0)
-            r = row_of.get(frame.index)
+            r = canvas.row_of.get(frame.index)
             xy = pose.xy[r] * np.array([sx, sy]) if r is not None else None
             if xy is not None:
                 draw_skeleton(img, xy, pose.visibility[r])
@@ -153,26 +138,104 @@ def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: Gait
             for e in active:
                 _mark_event(img, e, xy, scale)
             draw_text(img, [f"t {frame.time_s:6.2f} s  frame {frame.index}"] + metrics.lines())
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            for packet in stream.encode(vf):
+            for packet in stream.encode(rgb_to_video_frame(img)):
                 container.mux(packet)
             done += 1
-            if progress is not None:
-                progress(done, max(n_total, done))
-        if container is None:
-            raise VideoUnreadable(f"{Path(video_path).name}: no frames to annotate",
-                                  hint="check that this is the video the pose was estimated from")
-        assert stream is not None
-        for packet in stream.encode():
-            container.mux(packet)
-    except BaseException:
-        if container is not None:
-            container.close()
-            container = None
-        tmp.unlink(missing_ok=True)
-        raise
+            canvas.tick()
+        if container is not None and stream is not None:
+            for packet in stream.encode():
+                container.mux(packet)
     finally:
         if container is not None:
             container.close()
+    return done, grabbed
+
+
+def join_mp4(parts: list[Path], out: Path) -> None:
+    """Join MP4 files of one video stream each, made with the same encoder settings and each starting with a key
+    frame, into ``out`` without re-encoding (packets copied, timestamps shifted to follow on)."""
+    with av.open(str(parts[0])) as first, av.open(str(out), mode="w") as dst:
+        ostream = dst.add_stream_from_template(first.streams.video[0])
+        offset = 0
+        for path in parts:
+            with av.open(str(path)) as src:
+                stream = src.streams.video[0]
+                end = offset
+                for packet in src.demux(stream):
+                    if packet.dts is None:  # the demuxer's empty flush packet
+                        continue
+                    packet.pts += offset
+                    packet.dts += offset
+                    end = max(end, packet.pts + (packet.duration or 0))
+                    packet.stream = ostream
+                    dst.mux(packet)
+                offset = end
+
+
+def write_annotated_video(video_path: str | Path, pose: PoseSeries, events: GaitEvents | Iterable[GaitEvent],
+                          out_path: str | Path, *, max_side: int | None = ANNOTATED_MAX_SIDE,
+                          grab: Iterable[int] = (), progress: ProgressCallback | None = None,
+                          preset: str = X264_PRESET, crf: int = X264_CRF,
+                          frame_threads: bool = True, skip_loop_filter: bool = True,
+                          preview: PreviewRecorder | None = None) -> tuple[Path, dict[int, np.ndarray]]:
+    """Write the annotated MP4 to ``out_path``; returns (path, {frame index: original RGB frame} for ``grab``).
+
+    max_side: the output is scaled down so its longer side is at most this many pixels (None: full size).
+    grab: frame indices whose unannotated frames (at the output size) are returned, e.g. for key frames.
+    preset, crf: libx264 settings. frame_threads: let FFmpeg decode several frames at once (decoding is the
+    longest step here; measured 5.7 → 4.7 ms a frame wall at 720 px on IMG_5396).
+    skip_loop_filter: decode without deblocking (≈ 20 % cheaper; invisible once scaled down, see iter_frames).
+    preview: frames recorded during the pose pass (:mod:`backtorun.visuals.preview`, already at the output
+    size): used instead of decoding ``video_path`` again when they are exactly the pose's frames; its parts
+    are drawn in parallel and joined.
+    """
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.stem + ".part" + out_path.suffix)
+    n_total = int(pose.frame_index.max()) + 1 if pose.n_frames else 0
+    lock = threading.Lock()
+    done = [0]
+
+    def tick() -> None:
+        if progress is None:
+            return
+        with lock:
+            done[0] += 1
+            progress(done[0], max(n_total, done[0]))
+
+    if preview is not None and preview.covers(pose.frame_index):
+        sources = [prefetched(part, 2) for part in preview.part_frames(pose.time_s)]
+    else:
+        if preview is not None:
+            log.info("the preview does not hold the pose's frames; decoding %s again", Path(video_path).name)
+        sources = [iter_frames(video_path, prefetch=3, max_side=max_side, frame_threads=frame_threads,
+                               skip_loop_filter=skip_loop_filter)]
+    canvas = _Canvas(pose, sorted(events, key=lambda e: (e.frame, e.kind)),
+                     {int(f): r for r, f in enumerate(pose.frame_index)}, {int(g) for g in grab}, preset, crf,
+                     1 if len(sources) > 1 else None, tick)
+    part_paths = [tmp] if len(sources) == 1 else [tmp.with_name(f"{tmp.stem}{k}{tmp.suffix}")
+                                                  for k in range(len(sources))]
+    try:
+        if len(sources) == 1:
+            results = [_annotate_part(sources[0], tmp, canvas)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="backtorun-annotate") as pool:
+                results = list(pool.map(lambda k: _annotate_part(sources[k], part_paths[k], canvas),
+                                        range(len(sources))))
+        written = [k for k, (n, _g) in enumerate(results) if n > 0]
+        if not written:
+            raise VideoUnreadable(f"{Path(video_path).name}: no frames to annotate",
+                                  hint="check that this is the video the pose was estimated from")
+        if len(sources) > 1:
+            join_mp4([part_paths[k] for k in written], tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        for p in part_paths:
+            if p != tmp:
+                p.unlink(missing_ok=True)
     tmp.replace(out_path)
+    grabbed: dict[int, np.ndarray] = {}
+    for _n, g in results:
+        grabbed.update(g)
     return out_path, grabbed
