@@ -35,13 +35,22 @@ def _decode(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
 
 
-def test_preview_holds_every_analysed_frame_once_in_order(tmp_path: Path) -> None:
-    n = 150
+@pytest.mark.parametrize("memory_mb", [0.0, 0.3, 256.0])  # all encoded to files; mixed; all kept in memory
+def test_preview_holds_every_analysed_frame_once_in_order(tmp_path: Path, memory_mb: float) -> None:
+    n = 150  # 96×32 frames: 4,608 bytes each in I420, so 0.3 MB hold 68 of them
     video = write_video(tmp_path / "n.mp4", numbered_frames(n, height=32, width=96), fps=30.0, gop=10)
-    recorder = PreviewRecorder(tmp_path, fps=30.0, max_side=720)
+    recorder = PreviewRecorder(tmp_path, fps=30.0, max_side=720, memory_mb=memory_mb)
     pose = estimate_pose(video, estimator_factory=_FrameNumberEstimator, workers=3, min_segment_frames=40,
                          frame_sink=recorder)
-    assert len({p.name for p in tmp_path.glob("preview-*.mp4")}) == 3  # one file per segment
+    in_memory = min(n, int(memory_mb * 2**20) // 4608)
+    assert recorder.frames_in_memory == in_memory
+    files = list(tmp_path.glob("preview-*.mp4"))
+    if memory_mb == 0:
+        assert len(files) == 3  # one file per segment
+    elif in_memory == n:
+        assert not files  # a segment writes a file only once the memory budget is spent
+    else:
+        assert 1 <= len(files) <= 3
     assert recorder.frame_indices == list(range(n))  # warm-up frames before a segment are not recorded
     assert recorder.covers(pose.frame_index)
     frames = list(recorder.frames(pose.time_s))
@@ -60,13 +69,14 @@ def test_preview_is_scaled_to_the_annotated_size(tmp_path: Path) -> None:
     assert frames[0].rgb.mean() == pytest.approx(60, abs=2)
 
 
-def test_annotated_video_from_the_preview_matches_a_second_decode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("memory_mb", [0.0, 256.0])  # preview encoded to a file; kept in memory
+def test_annotated_video_from_the_preview_matches_a_second_decode(tmp_path: Path, memory_mb: float) -> None:
     n = 48
     rng = np.random.default_rng(3)
     base = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
     frames = [np.roll(base, 4 * k, axis=1) for k in range(n)]  # textured and moving: compression has work to do
     video = write_video(tmp_path / "in.mp4", frames, fps=30.0)
-    recorder = PreviewRecorder(tmp_path, fps=30.0, max_side=720)
+    recorder = PreviewRecorder(tmp_path, fps=30.0, max_side=720, memory_mb=memory_mb)
     pose = estimate_pose(video, estimator_factory=_FrameNumberEstimator, frame_sink=recorder)
     stick = synthetic_runner_pose(n, fps=30.0, width=320, height=240)
     pose.xy[:], pose.visibility[:] = stick.xy, stick.visibility
@@ -145,10 +155,10 @@ def test_opencv_single_threaded_restores_the_setting_after_the_last_user() -> No
 def test_preview_parts_are_annotated_in_parallel_and_joined_in_order(tmp_path: Path) -> None:
     n = 150
     video = write_video(tmp_path / "n.mp4", numbered_frames(n, height=64, width=96), fps=30.0, gop=10)
-    recorder = PreviewRecorder(tmp_path, fps=30.0, max_side=720)
+    recorder = PreviewRecorder(tmp_path, fps=30.0, max_side=720, memory_mb=0.5)  # ≈ half in memory
     pose = estimate_pose(video, estimator_factory=_FrameNumberEstimator, workers=3, min_segment_frames=40,
                          frame_sink=recorder)
-    assert len(recorder.part_frames(pose.time_s)) == 3
+    assert len(recorder.part_frames(pose.time_s)) == 3 and 0 < recorder.frames_in_memory < n
     pose.xy[:] = np.nan  # no skeleton over the frame numbers
     ticks: list[int] = []
     out, grabbed = write_annotated_video(video, pose, (), tmp_path / "ann.mp4", grab=[5, 100], preview=recorder,

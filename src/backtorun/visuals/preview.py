@@ -2,14 +2,18 @@
 have to decode the original video a second time.
 
 The pose pass decodes every frame at full size anyway. :class:`PreviewRecorder` is handed to
-``estimate_pose(..., frame_sink=recorder)``: each pose segment gets its own writer, which scales each frame it
-is shown to the annotated video's size (longer side ``max_side``) and encodes it into a temporary H.264 file
-(libx264 ``ultrafast``, CRF ``PREVIEW_CRF``: visually lossless, so the annotated video, encoded once more from
-it, loses nothing visible). Afterwards :meth:`PreviewRecorder.frames` plays the segments back in frame order.
-Streamed: one frame in memory at a time; the temporary files take ≈ 1–2 MB a second of 60 fps video.
+``estimate_pose(..., frame_sink=recorder)``: each pose segment gets its own writer, and each frame it is shown
+arrives with a small I420 copy at the annotated video's size (longer side ``max_side``), scaled in the decoding
+thread (``Frame.preview``). The first frames are kept as they are, in memory, up to ``memory_mb`` for the whole
+recording (≈ 0.44 MB a frame at 404×720, so 256 MB hold ≈ 10 s of 60 fps video); frames after that are
+encoded into a temporary H.264 file per segment (libx264 ``ultrafast``, CRF ``PREVIEW_CRF``: visually lossless,
+so the annotated video, encoded once more from it, loses nothing visible; ≈ 0.6 MB a second of 60 fps video).
+Memory is therefore bounded whatever the video's length. Afterwards :meth:`PreviewRecorder.part_frames` plays
+each segment back in frame order (as RGB).
 
-Cost (IMG_5396, 1080×1920 60 fps → 406×720, one core): scaling + encoding here ≈ 2 ms a frame and decoding it
-again ≈ 0.7 ms, against ≈ 5 ms a frame to decode and scale the full-size original a second time.
+Cost per frame (IMG_5396, 1080×1920 60 fps → 404×720, one core): the I420 copy ≈ 0.8 ms in the decoding
+thread; kept in memory nothing more, encoded ≈ 1.6 ms and decoded again ≈ 1 ms; against ≈ 5 ms to decode and
+scale the full-size original a second time.
 """
 
 from __future__ import annotations
@@ -25,51 +29,68 @@ import cv2
 import numpy as np
 
 from backtorun.pose.video import Frame
-from backtorun.visuals.video_writer import even_size, open_video_writer, rgb_to_video_frame
+from backtorun.visuals.video_writer import even_size, open_video_writer
 
 log = logging.getLogger(__name__)
 
 #: libx264 constant-rate factor of the preview (low = near lossless; the annotated video is encoded from it).
 PREVIEW_CRF = 16
 PREVIEW_PRESET = "ultrafast"
+#: Preview frames kept raw in memory for one recording (MiB); later frames are encoded to a temporary file (D).
+PREVIEW_MEMORY_MB = 256
 
 
 @dataclass
 class _Part:
-    """One pose segment's preview file and the frame indices written to it, in order."""
+    """One pose segment's preview: its frame indices in order, the first ones kept raw, the rest in ``path``."""
 
     first_frame: int
     path: Path
     frames: list[int] = field(default_factory=list)
+    kept: list[np.ndarray] = field(default_factory=list)  # I420 of frames[:len(kept)]
+    size: tuple[int, int] | None = None  # (width, height) of the preview
     scale: float = 1.0  # preview pixels per displayed-video pixel
 
 
-class _PartWriter:
-    """Scales and encodes the frames of one segment (a :class:`backtorun.pose.estimate.FrameSink`)."""
+def _i420(frame: Frame, size: tuple[int, int]) -> np.ndarray:
+    """The frame's I420 copy at ``size``: the decoder's (``Frame.preview``) or, without it, made from the RGB."""
+    w, h = size
+    if frame.preview is not None and frame.preview.shape == (h * 3 // 2, w):
+        return frame.preview
+    img = frame.rgb if frame.rgb.shape[1::-1] == size else cv2.resize(frame.rgb, size, interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420)
 
-    def __init__(self, part: _Part, *, max_side: int, fps: float) -> None:
-        self.part, self.max_side, self.fps = part, max_side, fps
+
+class _PartWriter:
+    """Keeps or encodes the frames of one segment (a :class:`backtorun.pose.estimate.FrameSink`)."""
+
+    def __init__(self, part: _Part, recorder: PreviewRecorder) -> None:
+        self.part, self.recorder = part, recorder
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
 
     def add(self, frame: Frame) -> None:
-        h, w = frame.rgb.shape[:2]
-        if self._stream is None:
-            ow, oh = even_size(w, h, self.max_side)
-            self._container, self._stream, _codec = open_video_writer(
-                self.part.path, ow, oh, self.fps, preset=PREVIEW_PRESET, crf=PREVIEW_CRF, threads=1)
-            self.part.scale = frame.scale * ow / float(w)
-        stream, container = self._stream, self._container
-        assert stream is not None and container is not None
-        size = (stream.width, stream.height)
-        if frame.preview is not None and frame.preview.shape == (size[1] * 3 // 2, size[0]):
-            vf = av.VideoFrame.from_ndarray(frame.preview, format="yuv420p")  # scaled in the decoding thread
+        part = self.part
+        if part.size is None:
+            h, w = frame.rgb.shape[:2]
+            part.size = even_size(w, h, self.recorder.max_side)
+            part.scale = frame.scale * part.size[0] / float(w)
+        img = _i420(frame, part.size)
+        if self._stream is None and self.recorder.reserve(img.nbytes):
+            part.kept.append(img)
         else:
-            img = frame.rgb if (w, h) == size else cv2.resize(frame.rgb, size, interpolation=cv2.INTER_LINEAR)
-            vf = rgb_to_video_frame(img)
-        for packet in stream.encode(vf):
-            container.mux(packet)
-        self.part.frames.append(frame.index)
+            self._encode(img)
+        part.frames.append(frame.index)
+
+    def _encode(self, img: np.ndarray) -> None:
+        if self._stream is None:
+            assert self.part.size is not None
+            self._container, self._stream, _codec = open_video_writer(
+                self.part.path, *self.part.size, self.recorder.fps, preset=PREVIEW_PRESET, crf=PREVIEW_CRF,
+                threads=1)
+        assert self._container is not None
+        for packet in self._stream.encode(av.VideoFrame.from_ndarray(img, format="yuv420p")):
+            self._container.mux(packet)
 
     def close(self) -> None:
         if self._container is None or self._stream is None:
@@ -83,16 +104,19 @@ class _PartWriter:
 
 
 class PreviewRecorder:
-    """Records downscaled copies of the frames the pose pass analyses, one temporary file per pose segment.
+    """Records downscaled copies of the frames the pose pass analyses: the first ``memory_mb`` of them raw in
+    memory, the rest in one temporary file per pose segment.
 
     Call it with a segment (``recorder(segment)``, as ``estimate_pose`` does) to get that segment's writer.
     ``folder`` must exist and is the caller's to remove (e.g. a ``tempfile.TemporaryDirectory``).
     """
 
-    def __init__(self, folder: str | Path, *, fps: float, max_side: int) -> None:
+    def __init__(self, folder: str | Path, *, fps: float, max_side: int,
+                 memory_mb: float = PREVIEW_MEMORY_MB) -> None:
         self.folder, self.fps, self.max_side = Path(folder), fps, max_side
         self.preview_side: int | None = max_side  # frames arrive with Frame.preview at this size
         self._parts: list[_Part] = []
+        self._memory_left = int(memory_mb * 2**20)
         self._lock = threading.Lock()
 
     def __call__(self, segment: object) -> _PartWriter:
@@ -100,12 +124,24 @@ class PreviewRecorder:
         with self._lock:
             part = _Part(first, self.folder / f"preview-{len(self._parts):02d}-{first}.mp4")
             self._parts.append(part)
-        return _PartWriter(part, max_side=self.max_side, fps=self.fps)
+        return _PartWriter(part, self)
+
+    def reserve(self, n_bytes: int) -> bool:
+        """Take ``n_bytes`` of the memory budget; False (nothing taken) when too little is left."""
+        with self._lock:
+            if n_bytes > self._memory_left:
+                return False
+            self._memory_left -= n_bytes
+            return True
 
     @property
     def frame_indices(self) -> list[int]:
         """Every recorded frame index, in playback order."""
-        return [i for p in sorted(self._parts, key=lambda p: p.first_frame) for i in p.frames]
+        return [i for p in self._sorted_parts() for i in p.frames]
+
+    @property
+    def frames_in_memory(self) -> int:
+        return sum(len(p.kept) for p in self._parts)
 
     def covers(self, frame_index: np.ndarray) -> bool:
         """True when exactly the frames ``frame_index`` (a pose series' rows) were recorded, in that order."""
@@ -113,10 +149,10 @@ class PreviewRecorder:
         return len(rec) == len(frame_index) and bool(np.array_equal(np.asarray(rec), np.asarray(frame_index)))
 
     def part_frames(self, time_s: np.ndarray) -> list[Iterator[Frame]]:
-        """One iterator per part (in frame order) over its recorded frames as :class:`Frame`; ``time_s[k]`` is
-        the time of the k-th recorded frame overall (the pose series' ``time_s`` when :meth:`covers` holds)."""
+        """One iterator per part (in frame order) over its recorded frames as RGB :class:`Frame`; ``time_s[k]``
+        is the time of the k-th recorded frame overall (the pose series' ``time_s`` when :meth:`covers` holds)."""
         out, k = [], 0
-        for part in sorted(self._parts, key=lambda p: p.first_frame):
+        for part in self._sorted_parts():
             if part.frames:
                 out.append(self._play(part, time_s[k:k + len(part.frames)]))
                 k += len(part.frames)
@@ -127,12 +163,22 @@ class PreviewRecorder:
         for part in self.part_frames(time_s):
             yield from part
 
+    def _sorted_parts(self) -> list[_Part]:
+        return sorted(self._parts, key=lambda p: p.first_frame)
+
     @staticmethod
     def _play(part: _Part, time_s: np.ndarray) -> Iterator[Frame]:
+        def frame(j: int, i420: np.ndarray) -> Frame:
+            # OpenCV converts this size ≈ 10× faster than swscale (404×720: 0.16 vs 2.5 ms), within 3 levels
+            return Frame(index=part.frames[j], time_s=float(time_s[j]), scale=part.scale,
+                         rgb=cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420))
+
+        for j, img in enumerate(part.kept):
+            yield frame(j, img)
+        if len(part.frames) == len(part.kept):
+            return
         with av.open(str(part.path)) as container:
-            stream = container.streams.video[0]
-            for j, vf in enumerate(container.decode(stream)):
+            for j, vf in enumerate(container.decode(container.streams.video[0]), start=len(part.kept)):
                 if j >= len(part.frames):
                     break
-                yield Frame(index=part.frames[j], time_s=float(time_s[j]), rgb=vf.to_ndarray(format="rgb24"),
-                            scale=part.scale)
+                yield frame(j, vf.to_ndarray())
