@@ -5,11 +5,11 @@ The pose pass decodes every frame at full size anyway. :class:`PreviewRecorder` 
 ``estimate_pose(..., frame_sink=recorder)``: each pose segment gets its own writer, and each frame it is shown
 arrives with a small I420 copy at the annotated video's size (longer side ``max_side``), scaled in the decoding
 thread (``Frame.preview``). The first frames are kept as they are, in memory, up to ``memory_mb`` for the whole
-recording (≈ 0.44 MB a frame at 404×720, so 256 MB hold ≈ 10 s of 60 fps video); frames after that are
-encoded into a temporary H.264 file per segment (libx264 ``ultrafast``, CRF ``PREVIEW_CRF``: visually lossless,
-so the annotated video, encoded once more from it, loses nothing visible; ≈ 0.6 MB a second of 60 fps video).
-Memory is therefore bounded whatever the video's length. Afterwards :meth:`PreviewRecorder.part_frames` plays
-each segment back in frame order (as RGB).
+recording (≈ 0.44 MB a frame at 404×720: the default 192 MB hold ≈ 7 s of 60 fps video, ≈ 15 s of 30 fps);
+later frames are encoded into a temporary H.264 file per segment (libx264 ``ultrafast``, CRF ``PREVIEW_CRF``:
+visually lossless, so the annotated video, encoded once more from it, loses nothing visible; ≈ 0.6 MB a second
+of 60 fps video). Memory is therefore bounded whatever the video's length. Afterwards
+:meth:`PreviewRecorder.part_frames` plays each segment back in frame order (as RGB).
 
 Cost per frame (IMG_5396, 1080×1920 60 fps → 404×720, one core): the I420 copy ≈ 0.8 ms in the decoding
 thread; kept in memory nothing more, encoded ≈ 1.6 ms and decoded again ≈ 1 ms; against ≈ 5 ms to decode and
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 PREVIEW_CRF = 16
 PREVIEW_PRESET = "ultrafast"
 #: Preview frames kept raw in memory for one recording (MiB); later frames are encoded to a temporary file (D).
-PREVIEW_MEMORY_MB = 256
+PREVIEW_MEMORY_MB = 192
 
 
 @dataclass

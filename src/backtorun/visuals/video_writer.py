@@ -26,7 +26,8 @@ def open_video_writer(path: Path, width: int, height: int, fps: float, *, preset
     rate = max(1, int(round(fps)))
     container = av.open(str(path), mode="w")
     extra = {"threads": str(threads)} if threads else {}
-    for codec, options in (("libx264", {"preset": preset, "crf": str(crf), **extra}), ("mpeg4", {"qscale": "4", **extra})):
+    for codec, options in (("libx264", {"preset": preset, "crf": str(crf), **extra}),
+                           ("mpeg4", {"qscale": "4", **extra})):
         try:
             stream = container.add_stream(codec, rate=rate)
         except (av.error.FFmpegError, ValueError, KeyError) as exc:
