@@ -130,8 +130,8 @@ class FrameSink(Protocol):
 
 
 class FrameSinkFactory(Protocol):
-    """Makes one :class:`FrameSink` per segment. With ``preview_side`` set, the frames it is shown carry
-    ``Frame.preview``, a small I420 copy of that longer side made in the decoding thread."""
+    """Makes one :class:`FrameSink` per segment. With a ``preview_side`` attribute set (optional), the frames it
+    is shown carry ``Frame.preview``, a small I420 copy of that longer side made in the decoding thread."""
 
     preview_side: int | None
 
@@ -350,7 +350,7 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         sink = frame_sink(seg) if frame_sink is not None else None
         try:
             return _run_segment(path, seg, est, index, ticker, prefetch, SEGMENT_WARMUP_FRAMES, cancel,
-                                camera_motion, sink, frame_sink.preview_side if frame_sink is not None else None)
+                                camera_motion, sink, getattr(frame_sink, "preview_side", None))
         finally:
             if estimator is None:
                 est.close()

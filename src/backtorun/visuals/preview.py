@@ -141,6 +141,7 @@ class PreviewRecorder:
 
     @property
     def frames_in_memory(self) -> int:
+        """How many recorded frames are held raw in memory (the rest are in the temporary files)."""
         return sum(len(p.kept) for p in self._parts)
 
     def covers(self, frame_index: np.ndarray) -> bool:
