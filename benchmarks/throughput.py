@@ -6,7 +6,7 @@ Each phase runs in its own subprocess so that its peak memory (ru_maxrss) and CP
 phases run ``--repeat`` times, interleaved, and the fastest run of each counts (the machine may be shared).
 Every phase imports what it runs (PyAV, MediaPipe, backtorun's stages) before its clock starts, as the plain
 loop always did: the figures are processing rates, not interpreter start-up (importing backtorun's analysis
-with MediaPipe takes ≈ 2 s once per process, printed on its own line).
+with MediaPipe took 1.4–1.6 s once per process on the 2-core VM; printed on its own line).
 
 * end_to_end   ``backtorun.services.analysis.analyze_video_file`` if it exists, else ``estimate_pose``
                (the line says which), frames per second over the clip's frames: with all outputs

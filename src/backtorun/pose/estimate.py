@@ -130,10 +130,9 @@ class FrameSink(Protocol):
 
 
 class FrameSinkFactory(Protocol):
-    """Makes one :class:`FrameSink` per segment. With a ``preview_side`` attribute set (optional), the frames it
-    is shown carry ``Frame.preview``, a small I420 copy of that longer side made in the decoding thread."""
-
-    preview_side: int | None
+    """Makes one :class:`FrameSink` per segment. With an (optional) ``preview_side`` attribute that is not None,
+    the frames it is shown carry ``Frame.preview``, a small I420 copy of that longer side made in the decoding
+    thread."""
 
     def __call__(self, segment: Segment) -> FrameSink: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
@@ -49,8 +50,9 @@ def analyze_video_file(video: str | Path, out_dir: str | Path, *, view: str = "a
     from backtorun.visuals.preview import PreviewRecorder
 
     info = read_video_info(video)
-    with tempfile.TemporaryDirectory(prefix="backtorun-preview-") as tmp:
-        preview = PreviewRecorder(tmp, fps=info.fps or 30.0, max_side=ANNOTATED_MAX_SIDE) if annotate else None
+    folder = tempfile.TemporaryDirectory(prefix="backtorun-preview-") if annotate else contextlib.nullcontext()
+    with folder as tmp:
+        preview = PreviewRecorder(tmp, fps=info.fps or 30.0, max_side=ANNOTATED_MAX_SIDE) if tmp else None
         pose = estimate_pose(video, progress=progress, frame_sink=preview)
         vinfo = VideoInfo(path=str(video), fps=info.fps, n_frames=info.n_frames or pose.n_frames, width=info.width,
                           height=info.height, rotation_deg=info.rotation_deg, duration_s=info.duration_s,

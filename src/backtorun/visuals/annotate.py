@@ -23,9 +23,9 @@ import numpy as np
 
 from backtorun.conventions import SIDE_LANDMARKS
 from backtorun.errors import VideoUnreadable
-from backtorun.pose.video import Frame, iter_frames, prefetched
+from backtorun.pose.video import Frame, even_size, iter_frames, prefetched
 from backtorun.types import GaitEvent, GaitEvents, PoseSeries
-from backtorun.visuals.video_writer import even_size, open_video_writer, rgb_to_video_frame
+from backtorun.visuals.video_writer import open_video_writer, rgb_to_video_frame
 
 if TYPE_CHECKING:
     from backtorun.visuals.preview import PreviewRecorder

@@ -28,8 +28,8 @@ import av
 import cv2
 import numpy as np
 
-from backtorun.pose.video import Frame
-from backtorun.visuals.video_writer import even_size, open_video_writer
+from backtorun.pose.video import Frame, even_size
+from backtorun.visuals.video_writer import i420_to_video_frame, open_video_writer, rgb_to_i420
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _i420(frame: Frame, size: tuple[int, int]) -> np.ndarray:
     if frame.preview is not None and frame.preview.shape == (h * 3 // 2, w):
         return frame.preview
     img = frame.rgb if frame.rgb.shape[1::-1] == size else cv2.resize(frame.rgb, size, interpolation=cv2.INTER_LINEAR)
-    return cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420)
+    return rgb_to_i420(img)
 
 
 class _PartWriter:
@@ -89,7 +89,7 @@ class _PartWriter:
                 self.part.path, *self.part.size, self.recorder.fps, preset=PREVIEW_PRESET, crf=PREVIEW_CRF,
                 threads=1)
         assert self._container is not None
-        for packet in self._stream.encode(av.VideoFrame.from_ndarray(img, format="yuv420p")):
+        for packet in self._stream.encode(i420_to_video_frame(img)):
             self._container.mux(packet)
 
     def close(self) -> None:

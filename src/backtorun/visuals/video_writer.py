@@ -1,5 +1,5 @@
-"""Open an H.264 MP4 writer (libx264, else MPEG-4 Part 2) and size frames for it; shared by the annotated video
-and the preview recorded during the pose pass."""
+"""Open an H.264 MP4 writer (libx264, else MPEG-4 Part 2) and convert RGB images for it; shared by the annotated
+video and the preview recorded during the pose pass."""
 
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ import cv2
 import numpy as np
 
 from backtorun.errors import MissingDependency
-from backtorun.pose.video import even_size
-
-__all__ = ["even_size", "open_video_writer", "rgb_to_video_frame"]
-
 log = logging.getLogger(__name__)
 
 
@@ -41,8 +37,18 @@ def open_video_writer(path: Path, width: int, height: int, fps: float, *, preset
                             hint="install PyAV from its wheels (they include libx264)")
 
 
-def rgb_to_video_frame(rgb: np.ndarray) -> av.VideoFrame:
-    """An RGB image (even sizes) as a yuv420p frame for the encoder, converted by OpenCV (BT.601, as FFmpeg
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """An RGB image (even sizes) as one I420 array ((h·3/2, w) uint8), converted by OpenCV (BT.601, as FFmpeg
     decodes it back: within 1 level per channel) — ≈ 7× faster than letting the encoder convert it with
     swscale (406×720: 0.18 vs 1.32 ms)."""
-    return av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+
+
+def i420_to_video_frame(i420: np.ndarray) -> av.VideoFrame:
+    """An I420 array ((h·3/2, w) uint8) as a yuv420p frame for the encoder."""
+    return av.VideoFrame.from_ndarray(i420, format="yuv420p")
+
+
+def rgb_to_video_frame(rgb: np.ndarray) -> av.VideoFrame:
+    """An RGB image (even sizes) as a yuv420p frame for the encoder (see :func:`rgb_to_i420`)."""
+    return i420_to_video_frame(rgb_to_i420(rgb))
