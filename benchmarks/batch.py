@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from backtorun.batch import run_batch
+    from backtorun.batch import BatchOptions, run_batch
 
     analyze = None
     if args.fake:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out, ignore_errors=True)
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
-            report = run_batch(inputs, out, workers=n, analyze=analyze, annotate=not args.no_annotate)
+            report = run_batch(inputs, out, BatchOptions(workers=n, annotate=not args.no_annotate), analyze=analyze)
             wall_s = time.perf_counter() - started
             per_video = [float(r["elapsed_s"]) for r in report.rows if r["elapsed_s"] != ""]
             rss = [float(r["worker_peak_rss_mb"]) for r in report.rows if r["worker_peak_rss_mb"] != ""]

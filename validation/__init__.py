@@ -12,6 +12,10 @@ Everything here reads real data from ``../shared/data`` (never copied into the r
 - :mod:`validation.footnet`    – FootNet example data: event detection against force labels.
 - :mod:`validation.video_labels` – real video (mini_run.mp4) against hand-labelled events.
 - :mod:`validation.sensitivity` – frame rate, keypoint noise, camera yaw and height.
+- :mod:`validation.clip_protocol` – labelled clips and scoring protocol (``labels/clips.yaml``) as typed settings.
+- :mod:`validation.label_agreement` – agreement of two labellers and the consensus labels (``labels/README.md``).
+- :mod:`validation.clip_scoring` – the detector on a labelled clip against its consensus (issue #14 metrics).
+- :mod:`validation.generalisation` – leave-one-dataset-out table and the frozen record of the constants.
 - :mod:`validation.report`     – writes docs/validation.md.
 - :mod:`validation.make_demo_sample` – builds the shipped demo PoseSeries from open motion capture.
 """

@@ -577,21 +577,26 @@ def mean_cycle_curve(signal: np.ndarray, *, pose_time: np.ndarray, ics: np.ndarr
 # ---------------------------------------------------------------------------------------------------------
 
 
-def analyze(pose: PoseSeries, *, speed_mps: float | None, height_cm: float | None, view: str = "side") -> Any:
-    """Run backtorun's own analysis (kinematics, events, metrics) on a PoseSeries."""
+def analyze(pose: PoseSeries, *, speed_mps: float | None, height_cm: float | None, view: str = "side",
+            settings: Any = None) -> Any:
+    """Run backtorun's own analysis (kinematics, events, metrics) on a PoseSeries. ``settings``: an
+    ``AnalysisSettings`` tree (None: defaults) — e.g. ``events.detector`` picks the event detector, so detectors
+    are compared on the same trials by changing that one setting."""
     from backtorun.pipeline import analyze_pose
 
-    return analyze_pose(pose, view=view, speed_mps=speed_mps, height_cm=height_cm)
+    return analyze_pose(pose, view=view, speed_mps=speed_mps, height_cm=height_cm, settings=settings)
 
 
 def run_trial(data: TrialData, *, speed_mps: float | None, fps: float | None = None, noise_px: float = 0.0,
               yaw_deg: float = 0.0, camera_height_m: float | None = None, seed: int = 0,
-              noise_cutoff_hz: float | None = None, occlude_far_leg: bool = False) -> TrialScore:
-    """Project the trial through a side camera, analyse it with backtorun and score it."""
+              noise_cutoff_hz: float | None = None, occlude_far_leg: bool = False,
+              settings: Any = None) -> TrialScore:
+    """Project the trial through a side camera, analyse it with backtorun (``settings``: see :func:`analyze`) and
+    score it."""
     cam = make_camera(data.keypoints, "side", yaw_deg=yaw_deg, height_m=camera_height_m)
     pose = to_pose(data.keypoints, cam, fps=fps, noise_px=noise_px, seed=seed, noise_cutoff_hz=noise_cutoff_hz,
                    occlude_far_leg=occlude_far_leg)
-    analysis = analyze(pose, speed_mps=speed_mps, height_cm=data.height_cm)
+    analysis = analyze(pose, speed_mps=speed_mps, height_cm=data.height_cm, settings=settings)
     score = score_analysis(analysis, pose, data.truth)
     clean = to_pose(data.keypoints, cam, fps=fps)  # geometry only: no noise
     score.extras["stance_toe_rise_px"] = stance_toe_rise_px(clean, data.truth)
@@ -632,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--yaw-deg", type=float, default=0.0, help="camera yaw off perpendicular")
     p.add_argument("--camera-height-m", type=float, default=None, help="lens height (default: hip height)")
     p.add_argument("--height-cm", type=float, default=None, help="runner height (default: from the info sheet)")
+    p.add_argument("--settings", type=Path, default=None,
+                   help="analysis settings YAML/JSON (e.g. events: {detector: side}) or an earlier analysis.json")
     p.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -642,8 +649,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.height_cm is not None:
         data = TrialData(data.keypoints, data.truth, args.height_cm)
+    from backtorun.errors import ConfigError
+    from backtorun.settings import load_settings
+
+    try:
+        settings = load_settings(args.settings) if args.settings is not None else None
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     score = run_trial(data, speed_mps=args.speed_mps, fps=args.fps, noise_px=args.noise_px, yaw_deg=args.yaw_deg,
-                      camera_height_m=args.camera_height_m)
+                      camera_height_m=args.camera_height_m, settings=settings)
     head = score.headline()
     if args.json:
         from backtorun.types import json_safe

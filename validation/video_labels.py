@@ -2,7 +2,7 @@
 
 Pose: MediaPipe BlazePose through backtorun's own ``estimate_pose`` (cached as a PoseSeries .npz, because
 MediaPipe on 205 frames takes minutes on two cores); events: backtorun's analysis; scoring:
-``backtorun.events.evaluation.score_events`` (nearest unused detection of the same leg and kind within ±5
+``backtorun.events.scoring.score_events`` (nearest unused detection of the same leg and kind within ±5
 frames; hit = within ±1 frame) plus the error in milliseconds (1 frame = 33.5 ms).
 
 Labels: ``labels/mini_run_events.csv`` (see shared/data/SOURCES.md): frame-by-frame by eye; confidence high ±0,
@@ -52,7 +52,7 @@ class VideoScore:
 def score(pose: PoseSeries | None = None, *, labels_path: Path = LABELS, tolerance_frames: int = 1,
           analysis: Any = None) -> VideoScore:
     """Analyse the video's pose with backtorun and score its events against the labels."""
-    from backtorun.events.evaluation import cadence_from_labels, load_event_labels, score_events
+    from backtorun.events.scoring import cadence_from_labels, load_event_labels, score_events
 
     pose = pose if pose is not None else load_pose()
     if analysis is None:

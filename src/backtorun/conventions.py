@@ -151,5 +151,5 @@ REAR_VIEW_METRICS: Final[tuple[str, ...]] = (
 # ---- Speed units accepted on the command line ----------------------------------------------------------------
 SPEED_UNITS: Final[tuple[str, ...]] = ("kmh", "km/h", "mph", "mps", "m/s", "min/km", "min/mi")
 
-ANALYSIS_SCHEMA: Final = "backtorun.analysis/1"
+ANALYSIS_SCHEMA: Final = "backtorun.analysis/2"
 EVALUATION_SCHEMA: Final = "backtorun.evaluation/1"

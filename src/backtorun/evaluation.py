@@ -22,11 +22,18 @@ import uuid
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from backtorun.conventions import EVALUATION_SCHEMA
 from backtorun.errors import InputError
 from backtorun.types import Finding, GaitAnalysis, RedFlagScreen, json_safe
+
+if TYPE_CHECKING:
+    from backtorun.assessment import TestAssessment
+    from backtorun.findings.result import FindingsResult
+    from backtorun.intake import Intake
+    from backtorun.plan import Plan
+    from backtorun.training import TrainingAssessment
 
 #: Schema versions this module can read (the current one first).
 READABLE_SCHEMAS: tuple[str, ...] = (EVALUATION_SCHEMA,)
@@ -91,6 +98,7 @@ class Evaluation:
     artefacts: files written beside ``evaluation.json``, as paths relative to its folder
         (e.g. {"side_keyframes": ["side/keyframes/ic.png"], "metronome": "metronome_165spm.wav"}).
     attribution: credits for shipped sample data used (the demo), shown in the report.
+    side_merge: provenance of each leg's side-view numbers (two side videos, or the near/far leg of one).
     """
 
     evaluation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -111,6 +119,9 @@ class Evaluation:
     artefacts: Mapping[str, Any] = field(default_factory=dict)
     attribution: tuple[str, ...] = ()
     schema: str = EVALUATION_SCHEMA
+    #: Which clip each leg's side-view numbers came from (``metrics.two_sided.TwoSidedMerge.to_dict``): legs,
+    #: provenance_text, merged summary, flags and, with two side videos, both clips' analyses; None without one.
+    side_merge: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # producers' objects (pydantic models, dataclasses with to_dict) are stored as their plain JSON form, so
@@ -143,6 +154,23 @@ class Evaluation:
         known = {f.name for f in dataclasses.fields(Finding)}
         return [Finding.from_dict({k: v for k, v in d.items() if k in known}) for d in raw]
 
+    def parts(self) -> "EvaluationParts":
+        """The intake, test, training, findings and plan parts as their producers' typed objects (each read by
+        the producer's own ``from_dict``; None where the part was not assessed). A part written under field
+        names the producer no longer has is refused (InputError / ValidationError), never read as a default."""
+        from backtorun.assessment import TestAssessment
+        from backtorun.findings.result import FindingsResult
+        from backtorun.intake import Intake
+        from backtorun.plan import Plan
+        from backtorun.training import TrainingAssessment
+
+        def read(cls: Any, value: Mapping[str, Any] | None) -> Any:
+            return cls.from_dict(value) if value is not None else None
+
+        return EvaluationParts(intake=read(Intake, self.intake), tests=read(TestAssessment, self.tests),
+                               training=read(TrainingAssessment, self.training),
+                               findings=read(FindingsResult, self.findings), plan=read(Plan, self.plan))
+
     def replace(self, **changes: Any) -> "Evaluation":
         """A new Evaluation with some fields changed (e.g. a re-rendered artefact list)."""
         return dataclasses.replace(self, **changes)
@@ -169,6 +197,7 @@ class Evaluation:
                 "plan": _plain(self.plan),
                 "artefacts": dict(self.artefacts),
                 "attribution": list(self.attribution),
+                **({"side_merge": dict(self.side_merge)} if self.side_merge is not None else {}),
             }
         )
 
@@ -200,6 +229,7 @@ class Evaluation:
             plan=d.get("plan"),
             artefacts=dict(d.get("artefacts") or {}),
             attribution=tuple(d.get("attribution") or ()),
+            side_merge=d.get("side_merge"),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -229,6 +259,17 @@ class Evaluation:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"evaluation file {path} is incomplete or damaged: {exc}",
                              hint="re-run `backtorun evaluate` to write it again") from exc
+
+
+@dataclass(frozen=True)
+class EvaluationParts:
+    """Typed view of an Evaluation's producer parts (:meth:`Evaluation.parts`)."""
+
+    intake: "Intake | None" = None
+    tests: "TestAssessment | None" = None
+    training: "TrainingAssessment | None" = None
+    findings: "FindingsResult | None" = None
+    plan: "Plan | None" = None
 
 
 def _plain(obj: Any) -> Any:

@@ -2,6 +2,11 @@
 
 kinematics (clean, view, scale) → events → stride table → summary → capture check, bundled in GaitAnalysis.
 Works on any frame rate and on lower-body-only keypoints (trunk metrics then NaN with a flag).
+
+Each stage gets its own section of :class:`AnalysisSettings` (``prepare``: pose + filtering; the event detector
+from ``make_detector``: events; :class:`StrideTableBuilder`: strides; :class:`CaptureCheck`: capture); this module
+reads no setting itself. The complete tree is recorded in ``GaitAnalysis.settings``, with the facts of the run
+(what was measured or chosen, not set) under its ``"run"`` key.
 """
 
 from __future__ import annotations
@@ -14,16 +19,11 @@ import numpy as np
 
 from backtorun import capture
 from backtorun import conventions as cv
+from backtorun.capture import AnalysisResults, CaptureCheck
 from backtorun.errors import TooFewStrides
-from backtorun.events import detect_events, foot_noise_px
+from backtorun.events import EventInput, foot_noise_px, make_detector
 from backtorun.kinematics import Kinematics, prepare
-from backtorun.metrics import (
-    StrideContext,
-    angles,
-    cycle_curves,
-    stride_table,
-    summarize,
-)
+from backtorun.metrics import StrideTableBuilder, angles, cycle_curves, summarize
 from backtorun.settings import AnalysisSettings
 from backtorun.types import GaitAnalysis, PoseSeries, QualityFlag, VideoInfo, flags_from
 
@@ -89,9 +89,11 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
     played back at 30 fps); time is rescaled by playback fps / capture fps before the analysis.
 
     Raises NoRunnerFound / CaptureUnsuitable / TooFewStrides (each with a one-line hint) only when nothing
-    meaningful can be said; every other problem becomes a QualityFlag.
+    meaningful can be said; every other problem becomes a QualityFlag. ``settings``: the parameter tree (default
+    :class:`AnalysisSettings`()); recorded complete in the result's ``settings``.
     """
     settings = settings or AnalysisSettings()
+    check = CaptureCheck(settings.capture)
     playback_fps = pose.fps
     if capture_fps is not None:
         pose = slow_motion_corrected(pose, capture_fps)
@@ -99,33 +101,33 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
         from backtorun.errors import InputError
 
         raise InputError(f"unknown view {view!r}", hint="use auto, side or rear")
-    flags: list[QualityFlag] = capture.check_pose(pose, settings)
+    flags: list[QualityFlag] = check.pose(pose)
     kin = prepare(pose, settings=settings, view=view, height_cm=height_cm)
-    flags += capture.check_camera_motion(pose, settings)
-    flags += [f for f in capture.check_kinematics(kin, settings, view)
+    flags += check.camera_motion(pose)
+    flags += [f for f in check.kinematics(kin, view)
               if not (f.code == "NOT_ON_TREADMILL" and any(g.code == f.code for g in flags))]
     apparent = capture.apparent_cadence_spm(kin.events_pose, forward=kin.forward, fs_hz=kin.fs_hz)
-    slow = bool(np.isfinite(apparent) and apparent < settings.min_cadence_spm)
-    if slow:
-        flags.append(capture.slow_motion_flag(apparent, settings, source="apparent"))
-    noise_px = foot_noise_px(kin.pose, leg_length_px=kin.leg_length_px, cutoff_hz=settings.event_lowpass_cutoff_hz)
-    events = detect_events(kin.events_pose, view=kin.view, forward=kin.forward,
-                           near_side=kin.near.side if kin.near else None, leg_length_px=kin.leg_length_px,
-                           noise_px=noise_px)
-    ctx = StrideContext.build(kin.angles_pose, view=kin.view, forward=kin.forward,
-                              metres_per_px=kin.scale.metres_per_px, leg_length_px=kin.leg_length_px,
-                              speed_mps=speed_mps, hip_extension_window_s=settings.hip_extension_window_s)
+    slow_flag = check.apparent_slow_motion(apparent)
+    if slow_flag is not None:
+        flags.append(slow_flag)
+    noise_px = foot_noise_px(kin.pose, leg_length_px=kin.leg_length_px, cutoff_hz=kin.events_cutoff_hz)
+    near_side = kin.near.side if kin.near else None
+    detector = make_detector(settings.events, kin.view)
+    events = detector.detect(EventInput(pose=kin.events_pose, leg_length_px=kin.leg_length_px, forward=kin.forward,
+                                        near_side=near_side, noise_px=noise_px))
     f2r = _frame_to_row(kin.pose)
-    table = stride_table(ctx, events, frame_to_row=f2r)
+    strides = StrideTableBuilder(settings.strides)
+    symmetry = strides.assess(kin, events, frame_to_row=f2r)  # per-leg confidence, far-leg artefact guard
+    table = strides.build(kin, events, speed_mps=speed_mps, frame_to_row=f2r, symmetry=symmetry)
     metrics = list(cv.SIDE_VIEW_METRICS if kin.view == "side" else cv.REAR_VIEW_METRICS)
     frame_ms = 1000.0 / kin.fs_hz
-    summary = summarize(table, metrics, frame_ms=frame_ms, events=events)
+    summary = summarize(table, metrics, frame_ms=frame_ms, events=events, symmetry=symmetry)
     try:
-        flags += capture.check_results(view=kin.view, events=events, table=table, summary=summary,
-                                       settings=settings, speed_mps=speed_mps,
-                                       near_side=kin.near.side if kin.near else None, slow_motion=slow, pose=pose)
+        flags += check.results(AnalysisResults(view=kin.view, events=events, table=table, summary=summary,
+                                               speed_mps=speed_mps, near_side=near_side,
+                                               slow_motion=slow_flag is not None, pose=pose, symmetry=symmetry))
     except TooFewStrides:
-        raise capture.too_few_strides(flags, kin=kin, n_initial_contacts=len(events.select(kind="IC"))) from None
+        raise check.refusal(flags, kin=kin, n_initial_contacts=len(events.select(kind="IC"))) from None
     if capture_fps is not None:
         flags.append(QualityFlag("TIME_RESCALED", f"time rescaled for slow motion: captured at {capture_fps:g} fps, "
                                  f"played back at {playback_fps:g} fps (×{playback_fps / capture_fps:.3g})", "info"))
@@ -133,16 +135,18 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
         video_info = VideoInfo(path=pose.video_path or "", fps=pose.fps, n_frames=pose.n_frames, width=pose.width,
                                height=pose.height, rotation_deg=pose.rotation_deg, duration_s=pose.duration_s)
     on_treadmill = not any(f.code == "NOT_ON_TREADMILL" for f in flags)
-    settings_used = settings.model_dump(mode="json")
-    settings_used.update({"apparent_cadence_spm": apparent if np.isfinite(apparent) else None, "view_requested": view,
-                          "capture_fps": capture_fps, "playback_fps": playback_fps, "scale_method": kin.scale.method,
-                          "near_side_method": kin.near.method if kin.near else None,
-                          "leg_swaps_repaired_frames": kin.swapped_frames,
-                          "foot_noise_px": round(noise_px, 3) if np.isfinite(noise_px) else None, "pose_source": pose.source})
+    settings_used: dict = settings.model_dump(mode="json")
+    settings_used["run"] = {
+        "apparent_cadence_spm": apparent if np.isfinite(apparent) else None, "view_requested": view,
+        "capture_fps": capture_fps, "playback_fps": playback_fps, "scale_method": kin.scale.method,
+        "near_side_method": kin.near.method if kin.near else None, "leg_swaps_repaired_frames": kin.swapped_frames,
+        "foot_noise_px": round(noise_px, 3) if np.isfinite(noise_px) else None, "pose_source": pose.source,
+        "event_detector": detector.name,
+    }
     return GaitAnalysis(
         video=video_info, view=kin.view, events=events, strides=table, summary=summary,
         quality_flags=flags_from(flags), running_direction=kin.direction,
-        near_side=kin.near.side if kin.near else None, on_treadmill=on_treadmill, scale=kin.scale,
+        near_side=near_side, on_treadmill=on_treadmill, scale=kin.scale,
         speed_mps=speed_mps, height_cm=height_cm, settings=settings_used, software=_software(),
         curves=_curves(kin, table, f2r),
     )

@@ -37,6 +37,8 @@ class PoseSeries:
     source: estimator and version, e.g. "mediapipe-0.10.21/blazepose-full".
     camera_motion_px: optional (n_frames, 2) apparent background motion (dx, dy) from the previous decoded frame,
         in displayed-frame pixels; NaN where unknown (see backtorun.pose.camera_motion).
+    frames_expected: frames the video's frame index lists (those asked for, from 0); rows for fewer of them mean
+        frames that could not be decoded (a quality flag). None when unknown (keypoint files).
     """
 
     xy: np.ndarray
@@ -52,6 +54,7 @@ class PoseSeries:
     source: str = "unknown"
     video_path: str | None = None
     camera_motion_px: np.ndarray | None = None
+    frames_expected: int | None = None
 
     def __post_init__(self) -> None:
         n = self.xy.shape[0]
@@ -96,6 +99,7 @@ class PoseSeries:
                         "landmarks": list(self.landmarks),
                         "source": self.source,
                         "video_path": self.video_path,
+                        "frames_expected": self.frames_expected,
                         "format": "backtorun.pose/1",
                     }
                 )
@@ -129,6 +133,8 @@ class PoseSeries:
                 video_path=meta.get("video_path"),
                 camera_motion_px=(data["camera_motion_px"].astype(np.float64)
                                   if "camera_motion_px" in data else None),
+                frames_expected=(int(meta["frames_expected"]) if meta.get("frames_expected") is not None
+                                 else None),
             )
 
 
@@ -185,6 +191,13 @@ class SideSummary:
     mean: float
     sd: float
     n: int
+    #: The leg's measurement confidence in [0, 1] (occlusion, jitter, refused events; metrics.symmetry), None unknown.
+    confidence: float | None = None
+
+    @property
+    def se(self) -> float | None:
+        """Standard error of the mean = SD / √n (None with fewer than 2 values)."""
+        return standard_error(self.sd, self.n)
 
 
 @dataclass(frozen=True)
@@ -199,11 +212,26 @@ class MetricSummary:
     by_side: Mapping[str, SideSummary] = field(default_factory=dict)
     uncertainty: float | None = None  # same unit as the metric (e.g. ±1 frame in ms), None when unknown
     asymmetry: float | None = None  # SI % for temporal metrics, R−L difference for angles (M15)
+    #: Why ``asymmetry`` is withheld ("not assessable: …", metrics.symmetry); None when it is reported.
+    asymmetry_note: str | None = None
+
+    @property
+    def se(self) -> float | None:
+        """Standard error of the mean = SD / √n (None with fewer than 2 values)."""
+        return standard_error(self.sd, self.n)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["by_side"] = {k: dataclasses.asdict(v) for k, v in self.by_side.items()}
+        d["se"] = self.se
+        d["by_side"] = {k: {**dataclasses.asdict(v), "se": v.se} for k, v in self.by_side.items()}
         return _clean(d)
+
+
+def standard_error(sd: float | None, n: int) -> float | None:
+    """SE = SD / √n of a mean of ``n`` values (stride-to-stride SD); None when n < 2 or SD is not finite."""
+    if sd is None or n < 2 or not math.isfinite(float(sd)):
+        return None
+    return float(sd) / math.sqrt(n)
 
 
 @dataclass(frozen=True)
@@ -296,8 +324,9 @@ class GaitAnalysis:
         summary = {
             k: MetricSummary(
                 metric=v["metric"], mean=_nan(v["mean"]), sd=_nan(v["sd"]), cv_pct=_nan(v["cv_pct"]), n=v["n"],
-                by_side={s: SideSummary(_nan(b["mean"]), _nan(b["sd"]), b["n"]) for s, b in v.get("by_side", {}).items()},
-                uncertainty=v.get("uncertainty"), asymmetry=v.get("asymmetry"),
+                by_side={s: SideSummary(_nan(b["mean"]), _nan(b["sd"]), b["n"], b.get("confidence"))
+                         for s, b in v.get("by_side", {}).items()},
+                uncertainty=v.get("uncertainty"), asymmetry=v.get("asymmetry"), asymmetry_note=v.get("asymmetry_note"),
             )
             for k, v in d.get("summary_detail", {}).items()
         }
@@ -403,40 +432,121 @@ class Finding:
         return cls(**d)
 
 
-RedFlagLevel = Literal["none", "non_urgent", "urgent", "emergency"]
+RedFlagLevel = Literal["none", "consider", "non_urgent", "urgent", "emergency"]
+RED_FLAG_LEVELS: tuple[RedFlagLevel, ...] = ("none", "consider", "non_urgent", "urgent", "emergency")
+"""Lowest first (domain.md §7.3: EMERGENCY > URGENT > NON_URGENT > CONSIDER > NONE)."""
+RED_FLAG_NON_BLOCKING: frozenset[str] = frozenset({"none", "consider"})
+"""Levels that never withhold the running plan (§7.3: CONSIDER shows the flag and asks the clinician to decide)."""
+
+
+def red_flag_rank(level: str) -> int:
+    """Rank of ``level`` in :data:`RED_FLAG_LEVELS` (0 = none); an unknown level ranks as "urgent" (the safe side)."""
+    return RED_FLAG_LEVELS.index(level) if level in RED_FLAG_LEVELS else RED_FLAG_LEVELS.index("urgent")  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RedFlagClearance:
+    """A clinician's recorded clearance of blocking red flags (domain.md §7.3): who, when (ISO date), why, which."""
+
+    who: str
+    when: str
+    why: str
+    flags: tuple[str, ...]  # rule codes, e.g. ("RF-MALIGNANCY",)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RedFlagClearance":
+        return cls(who=str(d["who"]), when=str(d["when"]), why=str(d["why"]), flags=tuple(d.get("flags", ())))
+
+    def describe(self) -> str:
+        """One line for reports: "cleared by Dr A. Smith on 2026-11-21: remote basal-cell carcinoma"."""
+        return f"cleared by {self.who} on {self.when}: {self.why}"
 
 
 @dataclass(frozen=True)
 class RedFlagHit:
-    """One red-flag rule that fired (domain.md §7.3)."""
+    """One red-flag rule that fired (domain.md §7.3), with the answers that fired it and any clearance of it."""
 
-    code: str  # e.g. "RF-CES", "RF-FRACTURE", "RF-MALIGNANCY", "RF-INFECTION", "RF-NEURO"
+    code: str  # e.g. "RF-CES", "RF-CES-STABLE", "RF-FRACTURE", "RF-MALIGNANCY", "RF-INFECTION", "RF-NEURO"
     level: RedFlagLevel
     reason: str  # which answers triggered it, in words
     action: str  # e.g. "same-day emergency department"
     evidence_grade: str = "C"
     sources: tuple[str, ...] = ()
+    title: str = ""  # e.g. "Possible cauda equina syndrome"
+    answers: tuple[str, ...] = ()  # intake fields whose answers fired the rule, e.g. ("red_flags.saddle_numbness",)
+    blocks_plan: bool | None = None  # None: decided by the level (all but none/consider block, §7.3)
+    clearance: RedFlagClearance | None = None  # set when a clinician's clearance lifts this hit
+
+    def __post_init__(self) -> None:
+        if self.blocks_plan is None:
+            object.__setattr__(self, "blocks_plan", self.level not in RED_FLAG_NON_BLOCKING)
+        if isinstance(self.clearance, Mapping):
+            object.__setattr__(self, "clearance", RedFlagClearance.from_dict(self.clearance))
+
+    @property
+    def withholds_plan(self) -> bool:
+        """True when this hit blocks the running plan and no clinician has cleared it."""
+        return bool(self.blocks_plan) and self.clearance is None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RedFlagHit":
+        d = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
+        d["sources"] = tuple(d.get("sources", ()))
+        d["answers"] = tuple(d.get("answers", ()))
+        return cls(**d)
 
 
 @dataclass(frozen=True)
 class RedFlagScreen:
-    """Result of the red-flag screen: the highest level of any hit; any level but "none" stops the running plan."""
+    """Result of the red-flag screen: ``level`` is the highest level of any hit (cleared or not); the running plan
+    is withheld (``refer``) while any EMERGENCY/URGENT/NON_URGENT hit is not cleared by a clinician (§7.3)."""
 
     level: RedFlagLevel
     hits: tuple[RedFlagHit, ...] = ()
     yellow_flags: tuple[str, ...] = ()  # not referral; modify the plan (e.g. STarT Back high psychosocial subscale)
+    clearances: tuple[RedFlagClearance, ...] = ()  # every clearance recorded, whether or not it lifted a hit
+    notes: tuple[str, ...] = ()  # e.g. a clearance that names a flag which did not fire
 
     @property
     def refer(self) -> bool:
-        return self.level != "none"
+        """True when a red flag withholds the running plan (referral instead of any plan)."""
+        return self.referral_level != "none"
+
+    @property
+    def referral_level(self) -> RedFlagLevel:
+        """Highest level among the hits that still withhold the plan; "none" when nothing does."""
+        if not self.hits:
+            return "none" if self.level in RED_FLAG_NON_BLOCKING else self.level
+        open_levels = [h.level for h in self.hits if h.withholds_plan]
+        return max(open_levels, key=red_flag_rank) if open_levels else "none"
+
+    @property
+    def stop_evaluation(self) -> bool:
+        """True when an uncleared EMERGENCY hit means: referral letter and a short summary only (§7.3)."""
+        return self.referral_level == "emergency"
+
+    @property
+    def blocking_hits(self) -> tuple[RedFlagHit, ...]:
+        return tuple(h for h in self.hits if h.withholds_plan)
+
+    @property
+    def cleared_hits(self) -> tuple[RedFlagHit, ...]:
+        return tuple(h for h in self.hits if h.clearance is not None)
+
+    @property
+    def consider_hits(self) -> tuple[RedFlagHit, ...]:
+        return tuple(h for h in self.hits if h.level == "consider")
 
     def to_dict(self) -> dict[str, Any]:
         d = _clean(dataclasses.asdict(self))
         d["refer"] = self.refer
+        d["referral_level"] = self.referral_level
+        d["stop_evaluation"] = self.stop_evaluation
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RedFlagScreen":
-        return cls(level=d["level"], hits=tuple(RedFlagHit(**{**h, "sources": tuple(h.get("sources", ()))})
-                                                for h in d.get("hits", ())),
-                   yellow_flags=tuple(d.get("yellow_flags", ())))
+        return cls(level=d["level"], hits=tuple(RedFlagHit.from_dict(h) for h in d.get("hits", ())),
+                   yellow_flags=tuple(d.get("yellow_flags", ())),
+                   clearances=tuple(RedFlagClearance.from_dict(c) for c in d.get("clearances", ())),
+                   notes=tuple(d.get("notes", ())))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from backtorun.batch import run_batch
+from backtorun.batch import BatchOptions, run_batch
 from backtorun.batch._fake import fake_analyze
 from backtorun.batch.outputs import DONE_FILE, ERROR_FILE, LOCK_FILE, SUMMARY_FILE
 from backtorun.errors import VideoUnreadable
@@ -56,7 +56,7 @@ def _calls(log: Path) -> Counter:
 def test_corrupt_file_fails_alone_and_the_others_finish(folder: Path, tmp_path: Path):
     out = tmp_path / "out"
     seen = []
-    report = run_batch(folder, out, workers=2, analyze=fake_analyze,
+    report = run_batch(folder, out, BatchOptions(workers=2), analyze=fake_analyze,
                        progress=lambda done, total, row: seen.append((done, total, row["id"], row["status"])))
     assert (report.n_ok, report.n_failed, report.n_skipped) == (3, 1, 0)
     assert report.n_workers == 2
@@ -82,12 +82,12 @@ def test_corrupt_file_fails_alone_and_the_others_finish(folder: Path, tmp_path: 
 def test_rerun_redoes_only_missing_and_failed_videos(folder: Path, tmp_path: Path, cluster):
     out, log = tmp_path / "out", tmp_path / "calls.log"
     analyze = functools.partial(fake_analyze, calls_log=str(log))
-    run_batch(folder, out, scheduler=cluster.scheduler_address, analyze=analyze)
+    run_batch(folder, out, BatchOptions(scheduler=cluster.scheduler_address), analyze=analyze)
     assert _calls(log) == Counter({"run1.mp4": 1, "run2.mp4": 1, "run3.mp4": 1, "corrupt.mp4": 1})
     finished_at = json.loads((out / "run1" / DONE_FILE).read_text())["finished_at"]
 
     shutil.rmtree(out / "run2")
-    report = run_batch(folder, out, scheduler=cluster.scheduler_address, analyze=analyze)
+    report = run_batch(folder, out, BatchOptions(scheduler=cluster.scheduler_address), analyze=analyze)
     assert _calls(log) == Counter({"run1.mp4": 1, "run2.mp4": 2, "run3.mp4": 1, "corrupt.mp4": 2})
     rows = _summary(out)
     assert [rows[v]["status"] for v in ("run1", "run2", "run3", "corrupt")] == ["skipped", "ok", "skipped", "failed"]
@@ -97,18 +97,18 @@ def test_rerun_redoes_only_missing_and_failed_videos(folder: Path, tmp_path: Pat
 
     # a changed video is redone; --force redoes everything
     shutil.copy(folder / "corrupt.mp4", folder / "run3.mp4")
-    run_batch(folder, out, scheduler=cluster.scheduler_address, analyze=analyze)
+    run_batch(folder, out, BatchOptions(scheduler=cluster.scheduler_address), analyze=analyze)
     assert _summary(out)["run3"]["status"] == "failed"
-    report = run_batch(folder, out, scheduler=cluster.scheduler_address, analyze=analyze, force=True)
+    report = run_batch(folder, out, BatchOptions(scheduler=cluster.scheduler_address, force=True), analyze=analyze)
     assert report.n_skipped == 0 and _calls(log)["run1.mp4"] == 2
 
 
 _BATCH_SCRIPT = """
 import functools, sys
-from backtorun.batch import run_batch
+from backtorun.batch import BatchOptions, run_batch
 from backtorun.batch._fake import fake_analyze
 if __name__ == "__main__":  # Dask's worker processes re-import this module
-    run_batch(sys.argv[1], sys.argv[2], workers=1,
+    run_batch(sys.argv[1], sys.argv[2], BatchOptions(workers=1),
               analyze=functools.partial(fake_analyze, delay_s=float(sys.argv[3]), calls_log=sys.argv[4]))
 """
 
@@ -134,7 +134,7 @@ def test_killed_batch_resumes_without_redoing_finished_videos(folder: Path, tmp_
     assert 2 <= len(finished_before) < 5, finished_before
     assert (out / LOCK_FILE).exists()  # left behind by the killed process
 
-    report = run_batch(folder, out, scheduler=cluster.scheduler_address,
+    report = run_batch(folder, out, BatchOptions(scheduler=cluster.scheduler_address),
                        analyze=functools.partial(fake_analyze, calls_log=str(log)))
     rows = _summary(out)
     assert {v for v, r in rows.items() if r["status"] == "skipped"} == finished_before
@@ -178,7 +178,7 @@ def test_unreachable_scheduler_is_a_config_error(folder: Path, tmp_path: Path, m
 
     monkeypatch.setattr(runner, "SCHEDULER_CONNECT_TIMEOUT_S", 1)
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        run_batch(folder, tmp_path / "out", scheduler="tcp://127.0.0.1:9", analyze=fake_analyze)
+        run_batch(folder, tmp_path / "out", BatchOptions(scheduler="tcp://127.0.0.1:9"), analyze=fake_analyze)
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         DaskAnalysisClient("tcp://127.0.0.1:9", connect_timeout_s=1)
     assert _summary(tmp_path / "out")["run1"]["status"] == "pending"
@@ -189,7 +189,7 @@ def test_a_worker_that_dies_fails_its_video_only(folder: Path, tmp_path: Path):
 
     out, log = tmp_path / "out", tmp_path / "calls.log"
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # no retries on other workers
-        report = run_batch(folder, out, workers=1,
+        report = run_batch(folder, out, BatchOptions(workers=1),
                            analyze=functools.partial(fake_analyze, crash_on="run2.mp4", calls_log=str(log)))
     rows = _summary(out)
     assert rows["run2"]["status"] == "failed" and rows["run2"]["error_type"] == "KilledWorker"

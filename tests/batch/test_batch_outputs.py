@@ -12,8 +12,8 @@ import pytest
 
 from backtorun.batch import VideoJob
 from backtorun.batch.outputs import (
-    DONE_FILE, DONE_SCHEMA, LOCK_FILE, batch_lock, file_stat, finished_marker, new_work_dir, params_for, publish,
-    remove_leftovers, sha256_of,
+    DONE_FILE, DONE_SCHEMA, LOCK_FILE, batch_lock, file_stat, finished_marker, is_complete, new_work_dir, params_for,
+    publish, remove_leftovers, seal, sha256_of,
 )
 from backtorun.errors import InputError
 from backtorun.settings import AnalysisSettings
@@ -27,10 +27,43 @@ def _job(tmp_path: Path, content: bytes = b"video bytes") -> VideoJob:
 
 def _mark(final: Path, job: VideoJob, settings=None) -> dict:
     final.mkdir(parents=True, exist_ok=True)
-    marker = {"schema": DONE_SCHEMA, "sha256": sha256_of(job.video), **file_stat(job.video),
-              "params": params_for(job, settings)}
-    (final / DONE_FILE).write_text(json.dumps(marker))
+    marker = {"schema": DONE_SCHEMA, "video": str(job.video), "sha256": sha256_of(job.video),
+              **file_stat(job.video), "params": params_for(job, settings), "status": "ok"}
+    (final / "analysis.json").write_text("{}")
+    seal(final, DONE_FILE, marker)
     return marker
+
+
+def test_a_folder_without_a_complete_manifest_is_never_finished(tmp_path: Path):
+    job = _job(tmp_path)
+    final = tmp_path / "out" / "v"
+    _mark(final, job)
+    assert is_complete(final) and finished_marker(final, job) is not None
+    manifest = json.loads((final / "run.json").read_text())
+    assert {f["path"] for f in manifest["files"]} == {"analysis.json", DONE_FILE}
+    assert manifest["kind"] == "batch-video" and manifest["inputs"][0]["sha256"] == sha256_of(job.video)
+    (final / "analysis.json").write_text("[]")  # same size, other content: another run's file
+    assert finished_marker(final, job) is None
+    _mark(final, job)
+    (final / "run.json").unlink()  # killed before the manifest, or written by an older version
+    assert finished_marker(final, job) is None
+    _mark(final, job)
+    (final / "analysis.json").unlink()
+    assert finished_marker(final, job) is None
+
+
+def test_a_previous_result_moved_aside_by_a_killed_publish_is_restored(tmp_path: Path):
+    job = _job(tmp_path)
+    out = tmp_path / "out"
+    _mark(out / "v", job)
+    os.replace(out / "v", out / ".old-v-0123456789ab")  # killed between the two renames of publish()
+    new_work_dir(out, "v")  # and the new work folder, never sealed
+    assert remove_leftovers(out) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["v"] and finished_marker(out / "v", job) is not None
+    # an incomplete one is not restored
+    (out / "v" / "run.json").unlink()
+    os.replace(out / "v", out / ".old-v-0123456789ab")
+    assert remove_leftovers(out) == 1 and not list(out.iterdir())
 
 
 def test_publish_replaces_an_older_result_completely(tmp_path: Path):

@@ -10,14 +10,14 @@ import pytest
 import backtorun
 from backtorun.errors import InputError
 from backtorun.evaluation import Evaluation
-from backtorun.services.evaluation import cadence_targets, run_evaluation
+from backtorun.services.evaluation import EvaluationInputs, run_evaluation, with_files
 
 SAMPLES = Path(backtorun.__file__).parent / "samples"
 
 
 def test_side_keypoints_only(tmp_path):
     stages: list[tuple[str, float]] = []
-    e = run_evaluation(side_keypoints=SAMPLES / "demo_side.npz", out_dir=tmp_path, speed_mps=3.9, pdf=False,
+    e = run_evaluation(EvaluationInputs(side_keypoints=SAMPLES / "demo_side.npz", speed_mps=3.9), tmp_path, pdf=False,
                        progress=lambda stage, frac: stages.append((stage, frac)))
     assert e.side is not None and e.rear is None
     assert e.intake is None and e.red_flags is None and e.tests is None and e.training is None
@@ -35,23 +35,39 @@ def test_side_keypoints_only(tmp_path):
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Tests not assessed" in html and "Training load not assessed" in html and "Intake not assessed" in html
     # the measured cadence drives the plan's targets and the metronome file
-    targets = cadence_targets(e.plan)
-    assert targets and targets[0] > e.side.summary["cadence_spm"].mean
-    assert (tmp_path / f"metronome_{round(targets[0])}spm.wav").is_file()
+    cadence = e.parts().plan.cadence
+    assert cadence.targets and cadence.targets[0].spm > e.side.summary["cadence_spm"].mean
+    assert (tmp_path / f"metronome_{cadence.targets[0].spm}spm.ogg").is_file()
+    assert e.artefacts["metronome"] == f"metronome_{cadence.targets[0].spm}spm.ogg"
 
 
 def test_missing_input_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="intake not found"):
-        run_evaluation(side_keypoints=SAMPLES / "demo_side.npz", intake=tmp_path / "none.yaml", out_dir=tmp_path)
+        with_files(EvaluationInputs(side_keypoints=SAMPLES / "demo_side.npz"), intake=tmp_path / "none.yaml")
+    with pytest.raises(InputError, match="side keypoints not found"):
+        run_evaluation(EvaluationInputs(side_keypoints=tmp_path / "none.npz"), tmp_path)
     with pytest.raises(InputError, match="nothing to evaluate"):
-        run_evaluation(out_dir=tmp_path)
+        run_evaluation(EvaluationInputs(), tmp_path)
 
 
-@pytest.mark.parametrize("plan, expected", [
-    (None, []),
-    ({"cadence": None}, []),
-    ({"cadence": {"targets": [{"spm": 166}, {"spm": 174}]}}, [166.0, 174.0]),
-    ({"cadence": {"targets_spm": [170, 178]}}, [170.0, 178.0]),
-])
-def test_cadence_targets(plan, expected):
-    assert cadence_targets(plan) == expected
+def test_web_job_runs_the_same_use_case(tmp_path, monkeypatch):
+    """The web job hands its EvaluationInputs to run_evaluation unchanged (no YAML written, no fallback)."""
+    from backtorun.errors import BacktorunError
+    from backtorun.services import evaluation as service
+    from backtorun.web.jobs import AnalysisJob, run_pipeline
+
+    seen: list[tuple[EvaluationInputs, Path]] = []
+
+    def fake(inputs: EvaluationInputs, out_dir: Path, **_kw: object) -> Evaluation:
+        seen.append((inputs, out_dir))
+        return Evaluation(patient=dict(inputs.patient))
+
+    monkeypatch.setattr(service, "run_evaluation", fake)
+    inputs = EvaluationInputs(side_video=tmp_path / "side.mp4", patient={"name": "A"})
+    out = tmp_path / "run"
+    result = run_pipeline(AnalysisJob(evaluation_id=1, out_dir=out, inputs=inputs), lambda s, f: None)
+    assert seen == [(inputs, out)] and result["patient"] == {"name": "A"}
+    assert sorted(p.name for p in out.iterdir()) == []  # nothing written beside the run (no intake/tests YAML)
+    with pytest.raises(BacktorunError, match="no video uploaded"):
+        run_pipeline(AnalysisJob(evaluation_id=1, out_dir=out, inputs=EvaluationInputs(intake=None)),
+                     lambda s, f: None)

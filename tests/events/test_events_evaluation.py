@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from backtorun.events.evaluation import cadence_from_labels, score_events
+from backtorun.events.scoring import cadence_from_labels, score_events
 from backtorun.types import GaitEvent, GaitEvents
 
 

@@ -18,9 +18,7 @@ FS = 150.0
 
 
 def _detector() -> TreadmillEventDetector:
-    det = TreadmillEventDetector()
-    det._noise_px = 0.0
-    return det
+    return TreadmillEventDetector()
 
 
 def test_hovering_foot_is_not_taken_as_landed() -> None:
@@ -28,7 +26,7 @@ def test_hovering_foot_is_not_taken_as_landed() -> None:
     # belt for 12 frames (80 ms), then descends slowly and lands at frame 40 (RBDS 2.5 m/s pattern)
     gap = np.r_[np.linspace(60, 6, 20), np.full(12, 6.0), np.linspace(6, 0, 9), np.zeros(30)]
     landed_at = 20 + 12 + 8
-    ic = _detector()._landing(gap, 0, gap.size - 1, FS, LEG_PX)
+    ic = _detector()._landing(gap, 0, gap.size - 1, FS, LEG_PX, noise_px=0.0)
     assert ic is not None and abs(ic - landed_at) <= 1, ic
     assert not (gap[:ic] <= 0.02 * LEG_PX).all()  # the old threshold rule would have fired during the hover
 
@@ -42,7 +40,7 @@ def test_fast_landing_fires_within_the_stopping_distance() -> None:
     sink = v0 ** 2 / (2 * a)
     gap = np.where(t < tc, sink + v0 * (tc - t), np.maximum(sink - (v0 * (t - tc) - 0.5 * a * (t - tc) ** 2), 0.0))
     gap[t > tc + v0 / a] = 0.0
-    ic = _detector()._landing(gap, 0, gap.size - 1, FS, LEG_PX)
+    ic = _detector()._landing(gap, 0, gap.size - 1, FS, LEG_PX, noise_px=0.0)
     assert ic is not None and abs(ic - 30) <= 1, ic
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backtorun.events.evaluation import cadence_from_labels, load_event_labels, score_events
+from backtorun.events.scoring import cadence_from_labels, load_event_labels, score_events
 from backtorun.pipeline import analyze_pose
 from backtorun.types import PoseSeries
 from validation.pose_cache import cached_pose

@@ -78,8 +78,11 @@ def test_low_hip_extension_pattern_evidence() -> None:
     assert share >= 0.6
     hip = next(f for f in result.findings if f.code == "LOW_HIP_EXT")
     assert hip.side is None  # both sides low
-    assert hip.values["hip_extension_deg (L)"] == pytest.approx(4.0)
-    assert hip.values["hip_extension_deg (R)"] == pytest.approx(4.0)
+    # judged on the calibrated thigh extension: 10° − 13.125° (offset at 3.0 m/s), raw value and offset shown too
+    assert hip.values["hip_extension_est_deg (L)"] == pytest.approx(10.0 - 13.125)
+    assert hip.values["hip_extension_est_deg (R)"] == pytest.approx(10.0 - 13.125)
+    assert hip.values["thigh_extension_deg (L)"] == pytest.approx(10.0)
+    assert hip.values["hip_extension_2d_offset_deg"] == pytest.approx(13.12, abs=0.01)
 
 
 def test_normal_runner_patterns_have_reasons() -> None:

@@ -86,10 +86,14 @@ def test_speed_units_reject_bad_input(value, unit):
 
 def test_settings_are_bounded_and_file_overrides(tmp_path):
     f = tmp_path / "s.yaml"
-    f.write_text("min_visibility: 0.7\n")
-    assert load_settings(f).min_visibility == 0.7
+    f.write_text("min_visibility: 0.7\n")  # a flat name of schema /1
+    assert load_settings(f).pose.min_visibility == 0.7
+    f.write_text("pose:\n  min_visibility: 0.7\nevents:\n  detector: rear\n")
+    assert load_settings(f).pose.min_visibility == 0.7 and load_settings(f).events.detector == "rear"
     with pytest.raises(ConfigError):
         load_settings(min_visibility=1.5)
+    with pytest.raises(ConfigError):
+        load_settings(pose={"not_a_setting": 1})
     f.write_text("- not a mapping\n")
     with pytest.raises(ConfigError):
         load_settings(f)

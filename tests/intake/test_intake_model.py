@@ -98,7 +98,7 @@ def test_cli_intake_check_exit_codes(tmp_path):
     assert ok.exit_code == 0, ok.output
     assert "NONE" in ok.output
     rf = runner.invoke(app, ["intake", "check", str(SAMPLES / "sample_intake_redflag.yaml")])
-    assert rf.exit_code == 0 and "EMERGENCY" in rf.output and "RF-CES" in rf.output
+    assert rf.exit_code == 1 and "EMERGENCY" in rf.output and "RF-CES" in rf.output  # a red flag: exit 1
     bad = tmp_path / "bad.yaml"
     bad.write_text("age_years: 300\n")
     res = runner.invoke(app, ["intake", "check", str(bad)])

@@ -30,7 +30,7 @@ def test_capture_fps_rescales_a_slow_motion_clip() -> None:
     codes = {f.code for f in fixed.quality_flags}
     assert "SLOW_MOTION_SUSPECTED" not in codes and "TIME_RESCALED" in codes
     assert abs(fixed.summary["cadence_spm"].mean - SPEC.cadence_spm) < 1.5
-    assert fixed.settings["capture_fps"] == 120.0 and fixed.settings["playback_fps"] == 30.0
+    assert fixed.settings["run"]["capture_fps"] == 120.0 and fixed.settings["run"]["playback_fps"] == 30.0
 
 
 def test_slow_motion_corrected_time_axis_and_bad_value() -> None:

@@ -29,7 +29,7 @@ def test_red_flag_gives_referral_letter_and_no_running_plan() -> None:
     kwargs = scenario("b_bouncing")
     findings = evaluate_findings(**kwargs, red_flags=_ces())
     plan = build_plan(findings, side=kwargs["side"], red_flags=_ces(),
-                      intake={"name": "Ann Runner", "age": 41}, letter_date=dt.date(2026, 11, 25))
+                      intake={"name": "Ann Runner", "age": 41}, today=dt.date(2026, 11, 25))
     assert plan.referral is not None
     assert plan.referral.level == "emergency"
     assert plan.referral.action == "same-day emergency department"
@@ -82,7 +82,7 @@ def test_bouncing_runner_gets_cadence_retraining_with_targets_and_metronome() ->
     t5, t10 = plan.cadence.targets
     assert (t5.increase_pct, t10.increase_pct) == (5.0, 10.0)
     assert t5.spm == math.floor(measured * 1.05 + 0.5) and t10.spm == math.floor(measured * 1.10 + 0.5)
-    assert f"--spm {t5.spm}" in t5.metronome_command and t5.metronome_file.endswith(".wav")
+    assert f"--spm {t5.spm}" in t5.metronome_command and t5.metronome_file.endswith(".ogg")  # library cadence.metronome_suffix
     assert len(plan.cadence.faded_feedback) == 4
     r6 = plan.recommendations[1]
     assert "Shorter, quicker, quieter steps." in r6.cues

@@ -150,3 +150,77 @@ def test_chunked_writing_matches_a_single_chunk(tmp_path: Path, monkeypatch: pyt
     assert whole.read_bytes() == small.read_bytes()
     x, _ = _read(whole)
     assert np.abs(x).max() > 0.5
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Compressed tracks (Ogg Opus, MP3): decoded with PyAV and checked with the same onset detector
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    import av
+
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        frames = [f.to_ndarray().reshape(-1) for f in c.decode(stream)]
+        sr = stream.codec_context.sample_rate
+    x = np.concatenate(frames).astype(float)
+    return (x / 32768.0 if np.abs(x).max() > 2 else x), sr
+
+
+@pytest.mark.parametrize("suffix, spm", [(".ogg", 172.0), (".opus", 163.5), (".mp3", 181.0)])
+def test_compressed_track_keeps_the_tempo(tmp_path: Path, suffix: str, spm: float) -> None:
+    from backtorun.plan.metronome import write_metronome
+
+    minutes = 1.0
+    path = write_metronome(tmp_path / f"beat{suffix}", spm=spm, minutes=minutes, count_in_beats=0)
+    x, sr = _decode(path)
+    onsets = _onsets(x, sr, threshold=0.1)
+    assert len(onsets) == int(np.floor(minutes * spm + 1e-9))
+    slope = np.polyfit(np.arange(len(onsets)), onsets, 1)[0]
+    assert abs(60.0 / slope - spm) / spm < 0.005
+    # no drift relative to the first click (codec delay shifts all clicks alike)
+    assert abs((onsets[-1] - onsets[0]) - (len(onsets) - 1) * 60.0 / spm) < 0.003
+
+
+def test_compressed_track_keeps_accents_and_count_in(tmp_path: Path) -> None:
+    from backtorun.plan.metronome import write_metronome
+
+    path = write_metronome(tmp_path / "beat.ogg", spm=180, minutes=0.5, accent_every=4, count_in_beats=4)
+    x, sr = _decode(path)
+    onsets = _onsets(x, sr, threshold=0.1)
+    assert len(onsets) == 4 + 90
+    count_hz = [_dominant_hz(x, sr, t) for t in onsets[:4]]
+    main_hz = [_dominant_hz(x, sr, t) for t in onsets[4:12]]
+    assert min(count_hz) > max(main_hz) + 300
+    peaks = np.array([_peak_after(x, sr, t) for t in onsets[4:]])
+    assert peaks[::4].min() > 1.3 * np.delete(peaks, np.arange(0, len(peaks), 4)).max()
+
+
+def test_twenty_minute_ogg_is_under_one_megabyte(tmp_path: Path) -> None:
+    from backtorun.plan.metronome import write_metronome
+
+    path = write_metronome(tmp_path / "beat.ogg", spm=183, minutes=20, count_in_beats=4)
+    assert path.stat().st_size < 1_000_000
+    x, sr = _decode(path)
+    assert len(x) / sr == pytest.approx(20 * 60 + 4 * 60 / 183, abs=0.05)
+
+
+def test_unsupported_suffix_and_rate_are_one_line_errors(tmp_path: Path) -> None:
+    from backtorun.plan.metronome import write_metronome
+
+    with pytest.raises(InputError, match="unsupported metronome file type"):
+        write_metronome(tmp_path / "beat.flac", spm=170, minutes=0.1)
+    with pytest.raises(InputError, match="not supported for .ogg"):
+        write_metronome(tmp_path / "beat.ogg", spm=170, minutes=0.1, sample_rate_hz=44100)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_writes_an_ogg_track(tmp_path: Path) -> None:
+    out = tmp_path / "beat.ogg"
+    result = CliRunner().invoke(app, ["metronome", "--spm", "172", "--minutes", "0.5", "-o", str(out),
+                                      "--count-in", "4"])
+    assert result.exit_code == 0, result.output
+    x, sr = _decode(out)
+    assert len(_onsets(x, sr, threshold=0.1)) == 4 + 86
+    assert out.stat().st_size < 50_000

@@ -70,14 +70,14 @@ def test_nobody_in_view_is_a_one_line_error_with_processes(tmp_path: Path) -> No
 
 def test_error_in_a_worker_process_arrives_as_the_same_one_line_error(tmp_path: Path) -> None:
     from backtorun.errors import VideoUnreadable
-    from backtorun.pose.estimate import Segment, _Progress, _run_in_processes
+    from backtorun.pose.estimate import Segment, SegmentRun, _Progress, _run_in_processes
     from backtorun.pose.video import FrameIndex
 
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video " * 100)
     index = FrameIndex(pts=np.arange(200), keyframes=(0, 100), time_base=1 / 30)
     with pytest.raises(VideoUnreadable) as err:
-        _run_in_processes(bad, [Segment(0, 100, 0), Segment(100, 200, 100)], index, _Progress(200, None), 2,
-                          True, True)
+        _run_in_processes(SegmentRun(bad, index, prefetch=2), [Segment(0, 100, 0), Segment(100, 200, 100)],
+                          _Progress(200, None), True)
     assert "\n" not in str(err.value) and "bad.mp4" in str(err.value)
     assert err.value.__cause__ is None  # the worker's traceback is not glued to the message

@@ -10,7 +10,15 @@ import pytest
 from backtorun.errors import VideoUnreadable
 from backtorun.pose import iter_frames, read_video_info
 from backtorun.pose.synth import loop_video, numbered_frames, read_frame_number, write_video
-from backtorun.pose.video import build_frame_index, check_complete, display_rotation_deg, rotate_image
+from backtorun.pose.video import (
+    build_frame_index,
+    check_complete,
+    display_rotation_deg,
+    index_times_s,
+    missing_frames,
+    rotate_image,
+    segment_mismatch,
+)
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -125,3 +133,42 @@ def test_seeking_into_a_real_clip_gives_identical_frames() -> None:
     picked = {f.index: f.rgb for f in iter_frames(path, only={61, 95, 213, 300}, start_frame=61, index=index)}
     assert set(picked) == {61, 95, 213, 300}
     assert all(np.array_equal(full[k], picked[k]) for k in picked)
+
+
+def test_segment_mismatch_names_count_order_and_time_problems(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "m.mp4", _marked_frames(20), gop=5)
+    index = build_frame_index(path)
+    times = index_times_s(index)
+    assert np.allclose(times, np.arange(20) / 30.0)
+    idx = np.arange(5, 15)
+    assert segment_mismatch(index, 5, 15, idx, times[idx]) is None
+    short = np.delete(idx, [3, 5])
+    assert "2 missing, first missing frame 8" in segment_mismatch(index, 5, 15, short, times[short])
+    swapped = idx.copy()
+    swapped[[2, 3]] = swapped[[3, 2]]
+    assert segment_mismatch(index, 5, 15, swapped, times[swapped]) is not None  # out of order
+    twice = np.r_[idx[:-1], idx[-2]]
+    assert segment_mismatch(index, 5, 15, twice, times[twice]) is not None  # a frame twice, one missing
+    late = times[idx].copy()
+    late[4] += 1 / 30.0
+    assert "frame 9" in segment_mismatch(index, 5, 15, idx, late)
+    assert segment_mismatch(index, 5, 15, idx, np.where(idx == 7, np.nan, times[idx])) is not None
+    assert np.array_equal(missing_frames(6, np.array([0, 2, 3, 5])), [1, 4])
+
+
+def test_frames_expected_survives_save_and_load(tmp_path: Path) -> None:
+    from backtorun.capture import undecoded_frames_flag
+    from backtorun.pose.synth import synthetic_runner_pose
+    from backtorun.types import PoseSeries
+
+    pose = synthetic_runner_pose(30)
+    keep = np.r_[0:10, 12:30]
+    gappy = pose.replace(xy=pose.xy[keep], visibility=pose.visibility[keep], time_s=pose.time_s[keep],
+                         frame_index=pose.frame_index[keep], frames_expected=30)
+    back = PoseSeries.load(gappy.save(tmp_path / "p.npz"))
+    assert back.frames_expected == 30
+    flag = undecoded_frames_flag(back)
+    assert flag is not None and "2 of the video's 30 frames" in flag.message and "first: frame 10" in flag.message
+    assert PoseSeries.load(pose.save(tmp_path / "q.npz")).frames_expected is None
+    assert undecoded_frames_flag(pose) is None  # unknown (keypoint files): never flagged
+    assert undecoded_frames_flag(pose.replace(frames_expected=30)) is None

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 
+from backtorun.assessment import TestAssessment
+from backtorun.assessment.assess import TestOutcome
 from backtorun.evaluation import Evaluation, InputFile, software_versions
+from backtorun.findings.result import FindingsResult, PatternResult
+from backtorun.intake import Intake
+from backtorun.plan import Plan
+from backtorun.plan.builder import Exercise, Recommendation, Referral
+from backtorun.plan.cadence import CadencePlan, CadenceTarget
+from backtorun.plan.return_to_run import ReturnToRunPlan, WalkRunPhase
+from backtorun.training import TrainingAssessment
+from backtorun.training.rules import WeekVolume
 from backtorun.types import (
-    Finding, GaitAnalysis, GaitEvent, GaitEvents, MetricSummary, QualityFlag, RedFlagHit, RedFlagScreen, ScaleInfo,
-    SideSummary, VideoInfo,
+    Finding, GaitAnalysis, GaitEvent, GaitEvents, MetricSummary, QualityFlag, RedFlagClearance, RedFlagHit,
+    RedFlagScreen, ScaleInfo, SideSummary, VideoInfo,
 )
 
 SIDE_MEANS = {"cadence_spm": (158.0, 3.0), "contact_time_ms": (285.0, 12.0), "vertical_oscillation_cm": (10.8, 0.6),
@@ -80,53 +92,96 @@ def gait_findings() -> list[Finding]:
     ]
 
 
-def patterns() -> list[dict]:
+def patterns() -> list[PatternResult]:
     return [
-        {"code": "HIP_EXT_BACK_EXT", "title": "Too little hip extension with the back extending instead",
-         "status": "detected", "evidence": {"hip_extension_deg": 6.5, "trunk_extension_at_pushoff_deg": 6.8}},
-        {"code": "BOUNCING", "title": "Vertical bouncing", "status": "detected",
-         "evidence": ["vertical oscillation 10.8 cm (> 9.7 cm)"]},
-        {"code": "ARM_TWIST", "title": "Twisting from arm swing", "status": "not_judged",
-         "reason": "needs a rear-view recording"},
-        {"code": "TREADMILL_POSTURE", "title": "Treadmill posture (upright trunk, running in place)",
-         "status": "not_detected", "evidence": {"trunk_lean_deg": 4.1}},
+        PatternResult(code="HIP_EXT_BACK_EXT", title="Too little hip extension with the back extending instead",
+                      status="detected", text="Hip extension is limited and the back extends instead.", plain_text="",
+                      evidence=({"code": "LOW_HIP_EXT", "title": "Limited hip extension at push-off",
+                                 "status": "detected", "values": {"hip_extension_deg": 6.5},
+                                 "threshold": {"hip_extension_deg": "< 10"}},)),
+        PatternResult(code="BOUNCING", title="Vertical bouncing", status="detected", text="", plain_text="",
+                      evidence=({"vertical_oscillation_cm": 10.8},)),
+        PatternResult(code="ARM_TWIST", title="Twisting from arm swing", status="not_judged", text="", plain_text="",
+                      reasons=("needs a rear-view recording",)),
+        PatternResult(code="TREADMILL_POSTURE", title="Treadmill posture (upright trunk, running in place)",
+                      status="not_detected", text="", plain_text="", evidence=({"trunk_lean_deg": 4.1},)),
     ]
 
 
-def make_evaluation(*, refer: bool = False, rear: bool = True, training: bool = True) -> Evaluation:
+def cadence_plan(minutes: float = 20) -> CadencePlan:
+    targets = tuple(CadenceTarget(step=i + 1, increase_pct=pct, spm=spm, metronome_file=f"metronome_{spm}spm.ogg",
+                                  metronome_command=f"backtorun metronome --spm {spm} --minutes {minutes:g} "
+                                                    f"-o metronome_{spm}spm.ogg")
+                    for i, (pct, spm) in enumerate(((5.0, 166), (10.0, 174))))
+    return CadencePlan(measured_spm=158.0, targets=targets, metronome_minutes=minutes, indicated=True,
+                       retest="Re-test at 4 weeks.", faded_feedback=("Week 1: check every 500 m.",),
+                       evidence_grade="C", sources=("2", "24"))
+
+
+def running_plan() -> Plan:
+    stretch = Exercise(name="Half-kneeling hip-flexor stretch", frequency="", progression="add knee bend", sets=3,
+                       hold_s=30, per_side=True)
+    rtr = ReturnToRunPlan(entry_criteria=("walking 30 min briskly with pain at most 3/10",),
+                          phases=(WalkRunPhase(phase=1, rpe=3, walk_min=2, run_min=3, total_km=1.6, total_mi=1.0),
+                                  WalkRunPhase(phase=6, rpe=5, walk_min=0, run_min=None, total_km=3.2, total_mi=2.0)),
+                          rest_days_between_runs=1, min_repeats_per_phase=2,
+                          rules={"progress": "pain at most 3/10", "regress": "pain above 5/10"},
+                          time_based_alternative=(), after_continuous="", evidence_grade="C", sources=("87", "88"))
+    return Plan(notes=("Review the stiff knee.",), cadence=cadence_plan(), return_to_run=rtr,
+                recommendations=(Recommendation(code="R2", title="Hip-flexor mobility", summary="Stretch the hip flexors.",
+                                                because=("LOW_HIP_EXT",), exercises=(stretch,),
+                                                cues=("Squeeze the glute.",), caveats="Small ROM change.",
+                                                evidence_grade="B/C", sources=("81", "82")),),
+                pain_rule={"text": "Pain up to 3/10 is safe.", "evidence_grade": "C", "sources": ["88"]},
+                running_outside="Alternate treadmill and outdoor runs.")
+
+
+def test_assessment(findings: list[Finding]) -> TestAssessment:
+    return TestAssessment(outcomes=(TestOutcome(test_id="single_leg_bridge", name="Single-leg bridge",
+                                                values={"reps": 14}, norm="< 20 poor", judgement="differs", side="R"),),
+                          findings=[findings[3]])
+
+
+def training_assessment() -> TrainingAssessment:
+    weeks = tuple(WeekVolume(week_start=dt.date(2026, 10, d), run_km=km, walk_km=0.0, treadmill_km=km * 0.8, n_runs=4,
+                             longest_run_km=km / 3, run_time_min=km * 6)
+                  for d, km in ((5, 20.0), (12, 22.0), (19, 31.0), (26, 33.0)))
+    return TrainingAssessment(
+        today=dt.date(2026, 11, 20), weeks=weeks, findings=[],
+        metrics={"weekly_km_last7": 33.0, "longest_run_30d_km": 11.0, "treadmill_share_pct": 80.0,
+                 "weekly_progression": [{"week_start": "2026-10-19", "run_km": 31.0, "prev_km": 22.0, "flag": True}]},
+        stored_dynamics={"n_runs": 3, "runs": [], "mean": {"cadence_spm": 162.0, "vertical_oscillation_cm": 9.1,
+                                                           "stance_time_ms": 268.0}})
+
+
+def make_evaluation(*, refer: bool = False, rear: bool = True, training: bool = True, refer_level: str = "emergency",
+                    yellow: bool = False, cleared: bool = False) -> Evaluation:
+    """A full synthetic evaluation. refer: a red flag at ``refer_level`` replaces the plan; yellow: a STarT Back
+    psychosocial yellow flag; cleared: an URGENT flag that a clinician has cleared (the plan is kept)."""
     side = make_analysis("side")
     findings = gait_findings()
     red = RedFlagScreen(level="none")
-    plan: dict | None = {
-        "schema": "backtorun.plan/1", "referral": None, "has_running_plan": True, "notes": ["Review the stiff knee."],
-        "cadence": {"measured_spm": 158.0, "metronome_minutes": 20, "indicated": True, "retest": "Re-test at 4 weeks.",
-                    "faded_feedback": ["Week 1: check every 500 m."], "evidence_grade": "C", "sources": ["2", "24"],
-                    "targets": [{"step": 1, "increase_pct": 5.0, "spm": 166, "metronome_file": "metronome_166spm.wav",
-                                 "metronome_command": "backtorun metronome --spm 166 --minutes 20"},
-                                {"step": 2, "increase_pct": 10.0, "spm": 174, "metronome_file": "metronome_174spm.wav",
-                                 "metronome_command": "backtorun metronome --spm 174 --minutes 20"}]},
-        "recommendations": [{"code": "R2", "title": "Hip-flexor mobility", "summary": "Stretch the hip flexors.",
-                             "because": ["LOW_HIP_EXT"], "cues": ["Squeeze the glute."], "caveats": "Small ROM change.",
-                             "evidence_grade": "B/C", "sources": ["81", "82"], "indicated": True,
-                             "exercises": [{"name": "Half-kneeling hip-flexor stretch", "dose": "3 × 30 s hold per side",
-                                            "progression": "add knee bend"}]}],
-        "return_to_run": {"entry_criteria": ["walking 30 min briskly with pain at most 3/10"],
-                          "phases": [{"phase": 1, "rpe": 3, "walk_min": 2, "run_min": 3, "total_km": 1.6},
-                                     {"phase": 6, "rpe": 5, "walk_min": 0, "run_min": None, "total_km": 3.2}],
-                          "rest_days_between_runs": 1, "min_repeats_per_phase": 2,
-                          "rules": {"progress": "pain at most 3/10", "regress": "pain above 5/10"},
-                          "evidence_grade": "C", "sources": ["87", "88"]},
-        "pain_rule": {"text": "Pain up to 3/10 is safe.", "evidence_grade": "C", "sources": ["88"]},
-        "running_outside": "Alternate treadmill and outdoor runs.",
-    }
+    plan: Plan = running_plan()
     if refer:
-        red = RedFlagScreen(level="emergency", hits=(RedFlagHit(
-            code="RF-CES", level="emergency", reason="new saddle numbness and bladder changes",
-            action="same-day emergency department", evidence_grade="C", sources=("64",)),))
-        plan = {"referral": {"level": "emergency", "reasons": ["saddle numbness (RF-CES)"],
-                             "action": "same-day emergency department", "codes": ["RF-CES"],
-                             "letter": "Dear colleague,\nplease assess urgently for cauda equina syndrome."},
-                "has_running_plan": False, "recommendations": [], "return_to_run": None}
+        code, reason, action = (("RF-CES", "new saddle numbness and bladder changes", "same-day emergency department")
+                                if refer_level == "emergency" else
+                                ("RF-FRACTURE", "prolonged corticosteroid use with new back pain",
+                                 "urgent (same-week) medical assessment"))
+        red = RedFlagScreen(level=refer_level, hits=(RedFlagHit(
+            code=code, level=refer_level, reason=reason, action=action, evidence_grade="C",
+            sources=("64",) if code == "RF-CES" else ("62",), title="Possible cauda equina syndrome"
+            if code == "RF-CES" else "Possible spinal fracture"),))
+        plan = Plan(referral=Referral(level=refer_level, reasons=(f"{reason} ({code})",), action=action, codes=(code,),
+                                      letter="Dear colleague,\nplease assess urgently for cauda equina syndrome."))
+    elif cleared:
+        clearance = RedFlagClearance(who="Dr A. Example (GP)", when="2026-11-18", why="remote basal-cell carcinoma, "
+                                     "discharged from follow-up", flags=("RF-MALIGNANCY",))
+        red = RedFlagScreen(level="urgent", hits=(RedFlagHit(
+            code="RF-MALIGNANCY", level="urgent", reason="history of cancer", action="urgent medical review",
+            sources=("62",), title="Possible malignancy", clearance=clearance),), clearances=(clearance,))
+    if yellow:
+        red = dataclasses.replace(red, yellow_flags=("STarT Back psychosocial subscale 4/5 (≥ 4): psychosocially "
+                                                     "informed care; not a referral [67]",))
     return Evaluation(
         patient={"name": "Test Runner", "id": "T-1", "age_years": 38, "sex": "female"},
         session={"date": "2026-11-20", "clinician": "A. Physio", "speed_mps": 2.8, "incline_pct": 1.0},
@@ -134,22 +189,11 @@ def make_evaluation(*, refer: bool = False, rear: bool = True, training: bool = 
         settings={"analysis": {"lowpass_cutoff_hz": 10.0}},
         software=software_versions(),
         side=side, rear=make_analysis("rear", seed=1) if rear else None,
-        intake={"runner_id": "T-1", "age_years": 38, "pain": {"now": 1, "worst_24h": 3, "during_run": 5}},
+        intake=Intake(runner_id="T-1", age_years=38, pain={"now": 1, "worst_24h": 3, "during_run": 5}),
         red_flags=red,
-        tests={"outcomes": [{"test": "single_leg_bridge", "title": "Single-leg bridge", "side": "R", "value": 14,
-                             "unit": "reps", "reference": "< 20 poor", "status": "below typical"}],
-               "findings": [findings[3].to_dict()]},
-        training={"today": "2026-11-20",
-                  "weeks": [{"week_start": f"2026-10-{d:02d}", "run_km": km, "walk_km": 0.0, "treadmill_km": km * 0.8,
-                             "n_runs": 4, "longest_run_km": km / 3, "run_time_min": km * 6, "srpe_load_au": None,
-                             "partial": False} for d, km in ((5, 20.0), (12, 22.0), (19, 31.0), (26, 33.0))],
-                  "metrics": {"weekly_km_last7": 33.0, "longest_run_30d_km": 11.0, "treadmill_share_pct": 80.0,
-                              "weekly_progression": [{"week_start": "2026-10-19", "run_km": 31.0, "prev_km": 22.0,
-                                                      "flag": True}]},
-                  "running_dynamics": {"n_runs": 3, "runs": [],
-                                       "mean": {"cadence_spm": 162.0, "vertical_oscillation_cm": 9.1,
-                                                "stance_time_ms": 268.0}}} if training else None,
-        findings={"findings": [f.to_dict() for f in findings], "patterns": patterns()},
+        tests=test_assessment(findings),
+        training=training_assessment() if training else None,
+        findings=FindingsResult(findings=findings, patterns=patterns()),
         plan=plan,
         attribution=("Synthetic test data.",),
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from backtorun.errors import InputError
 from backtorun.evaluation import Evaluation
 from backtorun.report.render import render_html
-from backtorun.report.format import (fmt_pairs, fmt_quantity, label_of, load_ranges, load_references, readable,
+from backtorun.report.format import (fmt_number, fmt_pairs, fmt_quantity, label_of, load_ranges, load_references, readable,
                                      reference_key)
 from backtorun.report.view import build_view
 from tests.report.evaluation_factory import make_analysis, make_evaluation
@@ -46,13 +49,41 @@ def test_only_cited_references_are_listed(tmp_path):
     assert "104" not in ids
 
 
-def test_unknown_producer_fields_are_still_shown(tmp_path):
-    e = Evaluation(side=make_analysis("side"),
-                   plan={"custom_advice": {"walking_minutes": 30, "note": "clinic-specific step"}},
-                   training={"something_new": [{"week": "2026-W44", "km_total": 12.5}]},
-                   tests={"extra_scores": {"grip_kg": 41}})
-    html = render_html(e, tmp_path)["report"]
-    assert "clinic-specific step" in html and "2026-W44" in html and "41" in html
+def test_a_part_its_producer_cannot_read_is_refused_not_shown_blank(tmp_path):
+    """The report reads typed parts: a part written under field names its producer no longer has is an InputError
+    naming the field, never an empty section or a silent default (issue #12 item 3)."""
+    e = Evaluation(side=make_analysis("side"), tests={"extra_scores": {"grip_kg": 41}})
+    with pytest.raises(InputError, match="outcomes"):
+        render_html(e, tmp_path)
+    plan = make_evaluation().plan
+    cadence = {k: v for k, v in plan["cadence"].items() if k != "metronome_minutes"}
+    renamed = make_evaluation().replace(plan={**plan, "cadence": {**cadence, "metronome_min": 20}})
+    with pytest.raises(InputError, match="metronome_minutes"):
+        render_html(renamed, tmp_path)
+
+
+def test_view_shows_the_typed_parts(tmp_path):
+    """Values the report takes from each typed part reach the view (a renamed attribute fails here)."""
+    e = make_evaluation()
+    parts = e.parts()
+    v = build_view(e, out_dir=tmp_path, asset_dir=tmp_path, plots={}, parts=parts)
+    cad = parts.plan.cadence
+    assert v["plan"]["cadence"]["minutes"] == fmt_number(cad.metronome_minutes)
+    assert [t["spm"] for t in v["plan"]["cadence"]["targets"]] == [t.spm for t in cad.targets]
+    assert v["plan"]["recommendations"][0]["exercises"][0]["dose"] == parts.plan.recommendations[0].exercises[0].dose
+    assert [p["phase"] for p in v["plan"]["rtr"]["phases"]] == [p.phase for p in parts.plan.return_to_run.phases]
+    outcome = parts.tests.outcomes[0]
+    assert v["tests"]["rows"][0]["test"] == outcome.name and v["tests"]["rows"][0]["reference"] == outcome.norm
+    assert [w["week"] for w in v["training"]["weeks"]] == [w.week_start.isoformat() for w in parts.training.weeks]
+    assert [p["code"] for p in v["patterns"]] == [p.code for p in parts.findings.patterns]
+    assert ("Runner ID", "T-1") in v["patient"] and parts.intake.runner_id == "T-1"
+    assert any(f"{fmt(parts.intake.pain.during_run)}/10 during running" in text for _, text in v["synthesis"]["context"])
+    assert any(f"{cad.metronome_minutes:g} min at {cad.targets[0].spm} steps a minute" in r["much"]
+               for r in v["runner"]["week"])
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
 
 
 def test_missing_everything_but_findings(tmp_path):

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 from backtorun.store import make_engine, repo, upgrade
 from backtorun.store.migrate import current_revision, head_revision
 from backtorun.store.models import AuditEntry, Evaluation, Job, Upload, utcnow
-from backtorun.store import jobs as jobstore
+from backtorun.store import job_queue as jobstore
 
 
 def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
@@ -87,7 +87,7 @@ def test_patient_reads_are_scoped_to_the_clinic(sessions) -> None:
         assert [p.name for p in repo.list_patients(s, a_id, search="ali")] == ["Alice"]
 
 
-def test_delete_patient_removes_records_but_keeps_the_audit_trail(sessions, tmp_path) -> None:
+def test_delete_patient_removes_records_and_keeps_one_audit_entry(sessions, tmp_path) -> None:
     video = tmp_path / "side.mp4"
     video.write_bytes(b"x")
     with sessions.begin() as s:
@@ -98,21 +98,55 @@ def test_delete_patient_removes_records_but_keeps_the_audit_trail(sessions, tmp_
         ev.result_dir = str(tmp_path / "results")
         repo.add_upload(s, ev, kind="side", original_name="side.mp4", stored_path=str(video),
                         content_type="video/mp4", size_bytes=1, sha256="0" * 64)
-        jobstore.enqueue_job(s, ev)
+        job = jobstore.enqueue_job(s, ev)
         repo.audit(s, user, "view", "patient", p.id)
-        pid = p.id
+        repo.audit(s, user, "export", "patient", p.id, "zip")
+        repo.audit(s, user, "update", "evaluation", ev.id, "intake saved; red-flag level emergency")
+        pid, eid, jid = p.id, ev.id, job.id
     with sessions.begin() as s:
         p = repo.get_patient(s, clinic.id, pid)
-        paths = repo.delete_patient(s, p)
-        repo.audit(s, user, "delete", "patient", pid)
-    assert str(video) in paths and str(tmp_path / "results") in paths
+        erasure = repo.delete_patient(s, p, by=user)
+    assert str(video) in erasure.paths and str(tmp_path / "results") in erasure.paths
+    assert erasure.evaluation_ids == (eid,) and erasure.job_ids == (jid,)
     with sessions() as s:
         assert s.scalars(select(Evaluation)).all() == []
         assert s.scalars(select(Upload)).all() == []
         assert s.scalars(select(Job)).all() == []
-        actions = [a.action for a in repo.list_audit(s, clinic.id, entity="patient", entity_id=pid)]
-        assert sorted(actions) == ["delete", "view"]
-        assert s.scalar(select(AuditEntry).where(AuditEntry.action == "view")).user_email == "a@x.test"
+        trail = s.scalars(select(AuditEntry)).all()
+        assert [(a.action, a.entity, a.entity_id) for a in trail] == [("delete", "patient", pid)]
+        assert "Alice" not in trail[0].detail and "red-flag" not in trail[0].detail
+        assert "export×1 (by a@x.test)" in trail[0].detail and trail[0].user_email == "a@x.test"
+
+
+def test_ids_are_never_reused_after_a_delete(sessions) -> None:
+    """Deleting the newest patient (and evaluation) must not hand its id to the next one (SQLite AUTOINCREMENT)."""
+    with sessions.begin() as s:
+        clinic = repo.get_or_create_clinic(s, "A")
+        p = repo.create_patient(s, clinic_id=clinic.id, name="Old")
+        old_pid, old_eid = p.id, repo.create_evaluation(s, p).id
+    with sessions.begin() as s:
+        repo.delete_patient(s, repo.get_patient(s, clinic.id, old_pid))
+    with sessions.begin() as s:
+        p = repo.create_patient(s, clinic_id=clinic.id, name="New")
+        assert p.id > old_pid and repo.create_evaluation(s, p).id > old_eid
+
+
+def test_archived_patients_leave_the_list_but_keep_their_records(sessions) -> None:
+    with sessions.begin() as s:
+        clinic = repo.get_or_create_clinic(s, "A")
+        p = repo.create_patient(s, clinic_id=clinic.id, name="Kept")
+        repo.create_evaluation(s, p)
+        repo.archive_patient(s, p)
+        assert repo.list_patients(s, clinic.id) == [] and [x.name for x in repo.list_patients(s, clinic.id, archived=True)] == ["Kept"]
+        assert len(repo.list_evaluations(s, clinic.id, p.id)) == 1
+        repo.archive_patient(s, p, archived=False)
+        assert [x.name for x in repo.list_patients(s, clinic.id)] == ["Kept"]
+
+
+def test_out_of_range_ids_are_missing_records(sessions) -> None:
+    with sessions() as s:
+        for bad in (0, -1, 2**31, 10**23):
+            assert repo.get_patient(s, 1, bad) is None and repo.get_evaluation(s, 1, bad) is None
 
 
 def test_migrations_match_the_models(db_url: str) -> None:

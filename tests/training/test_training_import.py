@@ -30,7 +30,9 @@ def test_every_shared_file_imports_or_is_refused_with_one_line(all_logs):
     files = sorted(str(p) for p in DATA.rglob("*") if p.is_file())
     imported = {s.source_file for s in all_logs.sessions} | {d.path for d in all_logs.duplicates}
     refused = {r.path: r.reason for r in all_logs.refused}
-    assert set(files) == imported | set(refused)
+    skipped = {r.path: r.reason for r in all_logs.skipped}  # readable files whose only sessions are implausible
+    assert set(files) == imported | set(refused) | set(skipped)
+    assert all("skipped" in reason for reason in skipped.values())
     assert not (imported & set(refused)) or all("future" in refused[p] for p in imported & set(refused))
     for reason in refused.values():
         assert "\n" not in reason and 10 < len(reason) < 250

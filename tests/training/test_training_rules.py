@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from backtorun.training import (Session, TrainingHistory, assess_training, import_logs, load_load_rules,
-                                running_dynamics_summary, weekly_volume_plot)
+                                running_dynamics_summary, write_weekly_volume_png)
 from backtorun.training.model import RunningDynamics
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "logs"
@@ -158,7 +158,7 @@ def test_plot_and_dynamics_summary(tmp_path):
     assert d["n_runs"] == 2  # the walk is not a run
     assert 6 < d["mean"]["vertical_oscillation_cm"] < 11
     assert d == running_dynamics_summary(h)
-    out = weekly_volume_plot(a, tmp_path / "p" / "w.png")
+    out = write_weekly_volume_png(a, tmp_path / "p" / "w.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
     import json
 

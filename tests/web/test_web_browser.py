@@ -4,31 +4,19 @@ watch the progress, read the report, download the PDF — on SQLite and on Postg
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from tests.web.conftest import MINI_RUN, SHARED, ServerProcess, cli
+from tests.web.browser_kit import (assert_not_blank, create_admin, fill_tests, launch_chromium, shots_dir,
+                                   upload_log_and_side_video)
+from tests.web.conftest import MINI_RUN, SHARED, ServerProcess
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ADMIN = "admin@north.test"
 GPX = SHARED / "logs" / "gpx" / "20170319_run_906581465.gpx"
 ADMIN_PASSWORD = "browser-test-password"
-
-
-def assert_not_blank(png: Path, *, min_colours: int = 8) -> None:
-    """A screenshot with real content: many colours and visible contrast, not one flat colour."""
-    img = np.asarray(Image.open(png).convert("RGB")).astype(np.float32)
-    assert img.shape[0] > 100 and img.shape[1] > 100
-    colours = len(np.unique(img.reshape(-1, 3)[:: max(1, img.shape[0] * img.shape[1] // 200_000)], axis=0))
-    assert colours >= min_colours, f"{png.name}: only {colours} colours"
-    assert float(img.std()) > 10.0, f"{png.name}: almost uniform"
 
 
 @pytest.mark.browser
@@ -38,17 +26,13 @@ def test_whole_evaluation_in_the_browser(server_db, tmp_path: Path) -> None:
 
     assert MINI_RUN.is_file(), f"shared video missing: {MINI_RUN}"
     data_dir = tmp_path / "data"
-    db_args = ["--db", server_db] if server_db else []
-    r = cli("admin", "create", "--email", ADMIN, "--clinic", "North Clinic", "--password-stdin",
-            "--data-dir", str(data_dir), *db_args, input_text=ADMIN_PASSWORD + "\n")
-    assert r.returncode == 0, r.stderr
+    create_admin(data_dir, server_db, email=ADMIN, clinic="North Clinic", password=ADMIN_PASSWORD)
     server = ServerProcess(data_dir, server_db).start()
-    shots = Path(os.environ.get("BTR_SCREENSHOT_DIR", tmp_path / "shots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = shots_dir(tmp_path)
     tag = "pg" if server_db else "sqlite"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             page.set_default_timeout(30_000)
             page.goto(server.url + "/patients")
@@ -75,20 +59,11 @@ def test_whole_evaluation_in_the_browser(server_db, tmp_path: Path) -> None:
             expect(page.locator("#intake")).to_contain_text("Red-flag screen: none")
 
             page.click("a:has-text('Enter test results')")
-            page.fill("input[name='sorensen.hold_s']", "95")
-            page.fill("input[name='single_leg_bridge.left_reps']", "20")
-            page.fill("input[name='single_leg_bridge.right_reps']", "14")
+            fill_tests(page)
             page.click("form.schema-form button[type=submit]")
             expect(page.locator("#tests")).to_contain_text("Test results recorded")
 
-            page.set_input_files("#logs input[name=file]", str(GPX))
-            page.click("#logs button[type=submit]")
-            expect(page.locator("#logs")).to_contain_text(GPX.name)
-
-            page.select_option("#video-form select[name=kind]", "side")
-            page.set_input_files("#video-form input[name=file]", str(MINI_RUN))
-            page.click("#video-form button[type=submit]")
-            expect(page.locator("#videos")).to_contain_text("mini_run.mp4")
+            upload_log_and_side_video(page, expect, GPX, MINI_RUN)
 
             page.click("#start-analysis")
             expect(page.locator("#job-status")).to_have_text("running", timeout=120_000)

@@ -253,8 +253,9 @@ def test_audit_log_records_views_and_is_admin_only(world) -> None:
         r = c.post("/users", data={"csrf_token": tok, "email": "nurse@clinic.test", "password": "long-enough-pw"},
                    follow_redirects=False)
         assert r.status_code == 303
-        audit = c.get("/audit").text
+        audit = c.get("/audit?views=1").text  # page views are hidden unless asked for
         assert re.search(rf"<td>view</td><td>patient #{pid}</td>", audit)
+        assert not re.search(r"<td>view</td>", c.get("/audit").text)
     with TestClient(world.app) as c:
         login(c, "nurse@clinic.test", "long-enough-pw")
         assert c.get("/audit").status_code == 403

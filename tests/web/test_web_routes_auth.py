@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from backtorun.store import repo
 from tests.web.conftest import login
 
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
@@ -51,8 +52,11 @@ def setup(world, tiny_video):
         while a.get(f"/evaluations/{eid}/status").json()["status"] != "done":
             assert time.monotonic() < deadline, "fake analysis did not finish"
             time.sleep(0.2)
+        with world.app.state.sessions() as s:  # clinic A's administrator (account routes take a user id)
+            uid = repo.get_user_by_email(s, world.emails["A"]).id
+            upload_id = repo.list_uploads(s, eid)[0].id
         yield {"a": a, "b": b, "anon": anon, "tok_a": tok_a, "tok_b": tok_b,
-               "ids": {"patient_id": pid, "evaluation_id": eid}}
+               "ids": {"patient_id": pid, "evaluation_id": eid, "user_id": uid, "upload_id": upload_id}}
 
 
 def _flatten(routes, prefix: str = ""):

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 from backtorun.pose.video import read_video_info
 
 
-def run(*, evaluation_id: int, side_video: Path | None, rear_video: Path | None, intake: Any, tests: Any,
-        logs: list[Path], out_dir: Path, height_cm: float | None, speed_mps: float | None, patient: dict,
-        progress: Callable[[str, float], None]) -> dict:
+def run(job: Any, progress: Callable[[str, float], None]) -> dict:
+    """``pipeline(job, progress)`` as :func:`backtorun.web.jobs.run_pipeline` (job: ``web.jobs.AnalysisJob``)."""
+    evaluation_id, out_dir, inputs = job.evaluation_id, job.out_dir, job.inputs
     out_dir.mkdir(parents=True, exist_ok=True)
-    video = side_video or rear_video
+    video = inputs.side_video or inputs.rear_video
     assert video is not None
     info = read_video_info(video)
     for i in range(1, 5):
@@ -26,7 +25,9 @@ def run(*, evaluation_id: int, side_video: Path | None, rear_video: Path | None,
         time.sleep(0.05)
     cadence = 150.0 + (info.n_frames % 30) + (evaluation_id % 3) * 10
     result = {
-        "schema": "backtorun.evaluation/1", "patient": patient, "intake": intake, "tests": tests,
+        "schema": "backtorun.evaluation/1", "patient": dict(inputs.patient),
+        "intake": inputs.intake.model_dump(mode="json") if inputs.intake is not None else None,
+        "tests": inputs.tests.model_dump(mode="json", exclude_none=True) if inputs.tests is not None else None,
         "side": {"summary_detail": {
             "cadence_spm": {"metric": "cadence_spm", "mean": cadence, "sd": 2.0, "cv_pct": 1.0, "n": 10,
                             "uncertainty": 1.0},
@@ -41,11 +42,14 @@ def run(*, evaluation_id: int, side_video: Path | None, rear_video: Path | None,
     (out_dir / "evaluation.json").write_text(json.dumps(result), encoding="utf-8")
     (out_dir / "report.html").write_text("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>r</title>"
                                          "</head><body><h1>Full report</h1></body></html>", encoding="utf-8")
+    from backtorun.services.run_folder import seal_run
+
+    seal_run(out_dir, kind="evaluation")  # the manifest the web's report pages check, written last as by the real run
     return result
 
 
-def fail(**kwargs: Any) -> dict:
+def fail(job: Any, progress: Callable[[str, float], None]) -> dict:
     from backtorun.errors import NoRunnerFound
 
-    kwargs["progress"]("looking for the runner", 0.2)
+    progress("looking for the runner", 0.2)
     raise NoRunnerFound("no runner found in the video", hint="is the whole body in view?")

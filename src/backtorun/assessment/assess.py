@@ -10,13 +10,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from backtorun.config_files import load_validated
 from backtorun.assessment.model import TestResults
+from backtorun.records import from_plain
 from backtorun.types import Finding, json_safe
 
 
@@ -86,6 +87,11 @@ class TestOutcome:
     def to_dict(self) -> dict[str, Any]:
         return json_safe(dataclasses.asdict(self))
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TestOutcome":
+        """The inverse of :meth:`to_dict` (derived keys ignored; a missing field is an InputError)."""
+        return from_plain(cls, d)
+
 
 @dataclass(frozen=True)
 class TestAssessment:
@@ -103,6 +109,11 @@ class TestAssessment:
     def to_dict(self) -> dict[str, Any]:
         return {"outcomes": [o.to_dict() for o in self.outcomes], "findings": [f.to_dict() for f in self.findings],
                 "norms": json_safe(self.norms)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TestAssessment":
+        """The inverse of :meth:`to_dict` (derived keys ignored; a missing field is an InputError)."""
+        return from_plain(cls, d)
 
 
 _EPS = 1e-9  # comparisons at a cut-off are made with this tolerance so that e.g. 105/100 − 1 counts as 0.05

@@ -24,18 +24,17 @@ def fake_analyze(
     video: str | Path,
     out_dir: str | Path,
     *,
-    view: str = "auto",
-    height_cm: float | None = None,
-    speed_mps: float | None = None,
-    settings: Any = None,
     progress: Any = None,
-    annotate: bool = True,
     delay_s: float = 0.0,
     calls_log: str | None = None,
     crash_on: str | None = None,
+    **options: Any,
 ) -> GaitAnalysis:
     """Container metadata dressed up as a GaitAnalysis; raises VideoUnreadable like the real analysis.
 
+    ``options`` are the analysis options every :data:`~backtorun.batch.worker.AnalyzeFn` receives (``view``,
+    ``height_cm``, ``speed_mps``, ``settings``, ``annotate``); the fake echoes view, height and speed and ignores
+    the rest.
     ``crash_on``: a file name for which the whole worker process dies (like a native crash or an out-of-memory kill).
     """
     if calls_log is not None:
@@ -56,8 +55,9 @@ def fake_analyze(
         CADENCE_SPM: MetricSummary(CADENCE_SPM, mean=float(info.n_frames), sd=0.0, cv_pct=0.0, n=1),
         CONTACT_TIME_MS: MetricSummary(CONTACT_TIME_MS, mean=1000.0 / info.fps, sd=0.0, cv_pct=0.0, n=1),
     }
+    view = options.get("view") or "auto"
     return GaitAnalysis(
         video=info, view="side" if view == "auto" else view, events=GaitEvents(()), strides=pd.DataFrame(),
         summary=summary, quality_flags=(QualityFlag("fake_analysis", "metadata only, not a gait analysis", "info"),),
-        speed_mps=speed_mps, height_cm=height_cm,
+        speed_mps=options.get("speed_mps"), height_cm=options.get("height_cm"),
     )

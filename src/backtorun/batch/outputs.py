@@ -6,11 +6,15 @@ Layout of ``OUT``::
     OUT/<id>/analysis.json     the analysis (plus whatever else the analysis writes: plots, annotated video…)
     OUT/<id>/done.json         finished marker: input checksum, analysis options, key metrics, timings
     OUT/<id>/error.json        instead of done.json when the video failed
+    OUT/<id>/run.json          the folder's manifest (services.run_folder): every file's SHA-256, written last
     OUT/.tmp-<id>-<hex>/       work in progress (removed or replaced; left over only after a crash)
+    OUT/.old-<id>-<hex>/       the previous result while a new one is moved in (restored if the move was killed)
     OUT/.batch.lock            who is writing to OUT right now
 
-A video's folder is written in a temporary sibling folder and renamed into place, so ``OUT/<id>`` is always either
-complete or absent — never half written.
+A video's folder is written in a temporary sibling folder, sealed with its ``run.json`` last and renamed into
+place, so ``OUT/<id>`` is always either complete or absent — never half written. A folder is read as finished only
+when its manifest verifies (:func:`finished_marker`), so a folder without a complete manifest (a crash, an older
+version, an edited or mixed folder) is analysed again.
 """
 
 from __future__ import annotations
@@ -28,17 +32,20 @@ from typing import Any, Iterator, Mapping
 
 import psutil
 
-from backtorun.batch.jobs import VideoJob
+from backtorun.batch.manifest import VideoJob
 from backtorun.errors import InputError
 
 log = logging.getLogger(__name__)
 
 DONE_FILE = "done.json"
+ANALYSIS_FILE = "analysis.json"
 ERROR_FILE = "error.json"
 LOCK_FILE = ".batch.lock"
 SUMMARY_FILE = "summary.csv"
 DONE_SCHEMA = "backtorun.batch.done/1"
 ERROR_SCHEMA = "backtorun.batch.error/1"
+#: ``kind`` of a batch video folder's run.json.
+BATCH_RUN_KIND = "batch-video"
 _TMP_PREFIX = ".tmp-"
 _OLD_PREFIX = ".old-"
 _HASH_CHUNK_BYTES = 1 << 20
@@ -59,10 +66,11 @@ def file_stat(path: Path) -> dict[str, int]:
 
 
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON to ``path`` with the project's atomic writer (:func:`backtorun.outputs.atomic_write_text`: a
+    full disk is one OutputError line and the previous file stays intact)."""
+    from backtorun.outputs import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -81,6 +89,41 @@ def new_work_dir(out_dir: Path, job_id: str) -> Path:
     return tmp
 
 
+def seal(work_dir: Path, marker_file: str, record: Mapping[str, Any]) -> None:
+    """Write the video's record (``done.json`` or ``error.json``) and then its ``run.json`` (every file of the
+    work folder with its SHA-256, the video as input) into the private work folder, before it is published."""
+    from backtorun.services.run_folder import seal_run
+
+    write_json_atomic(work_dir / marker_file, record)
+    inputs = [{"name": Path(str(record.get("video", ""))).name, "bytes": record.get("size_bytes"),
+               "sha256": record.get("sha256")}] if record.get("sha256") else None
+    seal_run(work_dir, kind=BATCH_RUN_KIND, extra={"status": record.get("status"), "record": marker_file,
+                                                  **({"inputs": inputs} if inputs else {})})
+
+
+def is_complete(final_dir: Path, marker_file: str = DONE_FILE) -> bool:
+    """True when ``final_dir`` holds a complete batch result: its ``run.json`` lists ``marker_file``, every listed
+    file is present with its recorded size, and the record and ``analysis.json`` have their recorded SHA-256
+    (hashing every annotated video on each resume would cost more than it protects)."""
+    from backtorun.services.run_folder import IncompleteRun, read_manifest, verify_run
+
+    manifest = read_manifest(final_dir) or {}
+    files = {str(f.get("path")): f for f in manifest.get("files", []) if isinstance(f, Mapping)}
+    if marker_file not in files:
+        return False
+    for rel, rec in files.items():
+        try:
+            if (final_dir / rel).stat().st_size != rec.get("bytes"):
+                return False
+        except OSError:
+            return False
+    try:
+        verify_run(final_dir, paths=[p for p in (marker_file, ANALYSIS_FILE) if p in files])
+    except IncompleteRun:
+        return False
+    return True
+
+
 def publish(work_dir: Path, final_dir: Path) -> None:
     """Move a finished work folder into place, replacing an older result.
 
@@ -97,9 +140,18 @@ def publish(work_dir: Path, final_dir: Path) -> None:
 
 
 def remove_leftovers(out_dir: Path) -> int:
-    """Delete work folders left by an interrupted run; returns how many were removed."""
+    """Delete work folders left by an interrupted run; returns how many were removed.
+
+    A previous result moved aside by a publish that was killed before the new folder came in (``.old-<id>-…``
+    while ``<id>`` is missing) is put back when it is complete, so the kill loses nothing."""
     n = 0
-    for p in out_dir.iterdir():
+    for p in sorted(out_dir.iterdir()):
+        if p.is_dir() and p.name.startswith(_OLD_PREFIX):
+            final = out_dir / p.name[len(_OLD_PREFIX):].rsplit("-", 1)[0]
+            if not final.exists() and (is_complete(p) or is_complete(p, ERROR_FILE)):
+                os.replace(p, final)
+                log.info("%s: restored the previous result (its replacement was interrupted)", final.name)
+                continue
         if p.is_dir() and (p.name.startswith(_TMP_PREFIX) or p.name.startswith(_OLD_PREFIX)):
             shutil.rmtree(p, ignore_errors=True)
             n += 1
@@ -123,7 +175,8 @@ def params_for(job: VideoJob, settings: Any = None) -> dict[str, Any]:
 
 def finished_marker(final_dir: Path, job: VideoJob, *, settings: Any = None, force: bool = False
                     ) -> dict[str, Any] | None:
-    """The finished marker of ``job`` if its output is complete and still matches the input, else None.
+    """The finished marker of ``job`` if its output is complete (its ``run.json`` verifies, see
+    :func:`is_complete`) and still matches the input, else None.
 
     It matches when the analysis options and settings are the same and the video's bytes are unchanged: the
     marker's size and modification time are trusted as they are; if they differ, the SHA-256 decides (a copied or
@@ -133,6 +186,9 @@ def finished_marker(final_dir: Path, job: VideoJob, *, settings: Any = None, for
         return None
     marker = read_json(final_dir / DONE_FILE)
     if marker is None or marker.get("schema") != DONE_SCHEMA:
+        return None
+    if not is_complete(final_dir):
+        log.info("%s: no complete run.json (interrupted, older version or edited); redoing it", job.id)
         return None
     if marker.get("params") != params_for(job, settings):
         log.info("%s: analysis options changed since the last run; redoing it", job.id)

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from backtorun.batch.jobs import JobDefaults, VideoJob, load_jobs
+from backtorun.batch.manifest import JobDefaults, VideoJob, load_jobs
 from backtorun.batch.outputs import (
     ERROR_FILE, ERROR_SCHEMA, SUMMARY_FILE, batch_lock, finished_marker, new_work_dir, params_for, publish,
-    remove_leftovers,
-    write_json_atomic,
+    remove_leftovers, seal,
 )
 from backtorun.batch.summary import summary_row, write_summary_csv
 from backtorun.batch.worker import AnalyzeFn, analyze_job, error_record
-from backtorun.errors import ConfigError
+from backtorun.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -118,36 +117,46 @@ def _record_failure(out: Path, job: VideoJob, exc: BaseException, settings: Any)
               "params": params_for(job, settings), **error_record(exc)}
     try:
         work = new_work_dir(out, job.id)
-        write_json_atomic(work / ERROR_FILE, record)
+        seal(work, ERROR_FILE, record)
         publish(work, out / job.id)
-    except OSError as write_exc:
+    except (OSError, InputError) as write_exc:
         log.error("%s: could not write %s: %s", job.id, ERROR_FILE, write_exc)
     return record
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs (the CLI's options, one parameter object): on ``workers`` local processes (default: one
+    per core) or an existing Dask ``scheduler``; ``force`` re-analyses finished videos; ``settings`` (an
+    ``AnalysisSettings``, None = defaults) and ``annotate`` go to every video's analysis."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    force: bool = False
+    settings: Any = None
+    annotate: bool = True
+
+
 def run_batch(
-    input_path: str | Path,
+    inputs: str | Path | Sequence[VideoJob],
     out_dir: str | Path,
+    options: BatchOptions = BatchOptions(),
     *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    force: bool = False,
     defaults: JobDefaults = JobDefaults(),
     analyze: AnalyzeFn | None = None,
-    settings: Any = None,
-    annotate: bool = True,
     progress: ProgressFn | None = None,
-    jobs: Sequence[VideoJob] | None = None,
 ) -> BatchReport:
-    """Analyse every video of ``input_path`` (folder or CSV manifest) into ``out_dir`` on Dask.
+    """Analyse every video of ``inputs`` (a folder, a CSV manifest, or the jobs already read from one with
+    :func:`load_jobs`; ``defaults`` fill a folder's or manifest's missing values) into ``out_dir`` on Dask.
 
-    Videos whose finished marker matches their input are skipped unless ``force``; a failing video is recorded
-    (summary + ``error.json``) and the others go on. ``analyze`` replaces the real per-video analysis (tests).
-    ``jobs`` may be given instead of reading ``input_path``. The summary CSV is written at the end, and also when
-    the run is interrupted (unfinished videos then have status ``pending``).
+    Videos whose finished marker matches their input are skipped unless ``options.force``; a failing video is
+    recorded (summary + ``error.json``) and the others go on. ``analyze`` replaces the real per-video analysis
+    (tests). The summary CSV is written at the end, and also when the run is interrupted (unfinished videos then
+    have status ``pending``).
     """
     started = time.perf_counter()
-    job_list = list(jobs) if jobs is not None else load_jobs(input_path, defaults, out_dir=out_dir)
+    workers, scheduler, force, settings = options.workers, options.scheduler, options.force, options.settings
+    job_list = (load_jobs(inputs, defaults, out_dir=out_dir) if isinstance(inputs, (str, Path)) else list(inputs))
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, Mapping[str, Any]] = {}
@@ -164,22 +173,36 @@ def run_batch(
                 pending.append(job)
         log.info("%d video(s): %d to analyse, %d already finished", len(job_list), len(pending),
                  len(job_list) - len(pending))
+        extra_columns = [k for j in job_list for k in j.extra]
+        # written first too: after a kill -9 (no ``finally``) the summary shows the unfinished videos as pending,
+        # never an earlier run's status for a folder being replaced
+        write_summary_csv(out / SUMMARY_FILE, tuple(rows[j.id] for j in job_list), extra_columns)
         try:
             if pending:
-                n_workers = _run_pending(pending, out, rows, workers=workers, scheduler=scheduler, analyze=analyze,
-                                         settings=settings, annotate=annotate, progress=progress,
-                                         reuse_since=time.time() if force else 0.0)
+                task = _Task(analyze=analyze, settings=settings, annotate=options.annotate,
+                             reuse_since=time.time() if force else 0.0)
+                n_workers = _run_pending(pending, out, rows, task, workers=workers, scheduler=scheduler,
+                                         progress=progress)
         finally:
             ordered = tuple(rows[j.id] for j in job_list)
-            extra_columns = [k for j in job_list for k in j.extra]
             summary = write_summary_csv(out / SUMMARY_FILE, ordered, extra_columns)
     return BatchReport(out, summary, ordered, round(time.perf_counter() - started, 2), n_workers)
 
 
+@dataclass(frozen=True)
+class _Task:
+    """What every video's task gets (see :func:`analyze_job`): the analysis hook, settings, whether to annotate,
+    and the time from which a finished marker is reused."""
+
+    analyze: AnalyzeFn | None
+    settings: Any
+    annotate: bool
+    reuse_since: float
+
+
 def _run_pending(
-    pending: list[VideoJob], out: Path, rows: dict[str, Mapping[str, Any]], *, workers: int | None,
-    scheduler: str | None, analyze: AnalyzeFn | None, settings: Any, annotate: bool, progress: ProgressFn | None,
-    reuse_since: float,
+    pending: list[VideoJob], out: Path, rows: dict[str, Mapping[str, Any]], task: _Task, *, workers: int | None,
+    scheduler: str | None, progress: ProgressFn | None,
 ) -> int:
     from distributed import as_completed
 
@@ -192,8 +215,9 @@ def _run_pending(
         quiet = scheduler is None and logging.getLogger().getEffectiveLevel() > logging.INFO
         # one graph update for all videos: Dask then queues them on the scheduler and hands each worker the next
         # video only when it is free (a worker's queue would be lost with it if its process died)
-        submitted = client.map(analyze_job, pending, [str(out)] * len(pending), analyze=analyze, settings=settings,
-                               annotate=annotate, quiet_native_logs=quiet, reuse_since=reuse_since, pure=False,
+        submitted = client.map(analyze_job, pending, [str(out)] * len(pending), analyze=task.analyze,
+                               settings=task.settings, annotate=task.annotate, quiet_native_logs=quiet,
+                               reuse_since=task.reuse_since, pure=False,
                                key=[f"backtorun-analyze-{job.id}-{run_tag}" for job in pending])
         futures = dict(zip(submitted, pending))
         del submitted
@@ -203,7 +227,7 @@ def _run_pending(
                 record = fut.result()
             except Exception as exc:  # noqa: BLE001 — a dead worker or a write error fails one video, not the batch
                 log.error("%s: task failed: %s", job.id, exc)
-                record = _record_failure(out, job, exc, settings)
+                record = _record_failure(out, job, exc, task.settings)
             fut.release()  # the record is saved: a worker lost later must not recompute this video
             rows[job.id] = summary_row(job, record, record.get("status", "failed"))
             if progress is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import uuid
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from backtorun.batch.jobs import VideoJob
+from backtorun.batch.manifest import VideoJob
 from backtorun.conventions import REAR_VIEW_METRICS, SIDE_VIEW_METRICS
+from backtorun.outputs import atomic_write
 
 #: Metric columns, in this order (side-view metrics first, then the rear-view ones); any further metric an
 #: analysis reports is appended in alphabetical order.
@@ -64,12 +63,15 @@ def columns_for(rows: Sequence[Mapping[str, Any]], extra_columns: Iterable[str])
 
 
 def write_summary_csv(path: Path, rows: Sequence[Mapping[str, Any]], extra_columns: Iterable[str] = ()) -> Path:
-    """Write the summary CSV atomically (temporary file + ``os.replace``); empty cell = not available."""
+    """Write the summary CSV with the project's atomic writer (:func:`backtorun.outputs.atomic_write`): a full disk
+    or a read-only folder is one :class:`~backtorun.outputs.OutputError` line and the previous summary stays intact;
+    empty cell = not available."""
     header = columns_for(rows, extra_columns)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header, restval="", extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=header, restval="", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)

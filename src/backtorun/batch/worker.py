@@ -1,6 +1,8 @@
 """The task that runs on a Dask worker: analyse one video into its own output folder, atomically.
 
-A video that fails (unreadable, no runner, too few strides, or an unexpected bug) is recorded in ``error.json``;
+The work folder gets the video's record (``done.json``) and then its ``run.json`` manifest last before it is
+renamed into place (:func:`backtorun.batch.outputs.seal`). A video that fails (unreadable, no runner, too few
+strides, or an unexpected bug) is recorded in ``error.json``;
 the task itself returns normally so the batch goes on. Only infrastructure failures (a worker that dies, a full
 disk) surface as task errors, which the runner records the same way.
 """
@@ -20,10 +22,10 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from backtorun.batch.jobs import VideoJob
+from backtorun.batch.manifest import VideoJob
 from backtorun.batch.outputs import (
-    DONE_FILE, DONE_SCHEMA, ERROR_FILE, ERROR_SCHEMA, file_stat, finished_marker, new_work_dir, params_for, publish, sha256_of,
-    write_json_atomic,
+    ANALYSIS_FILE, DONE_FILE, DONE_SCHEMA, ERROR_FILE, ERROR_SCHEMA, file_stat, finished_marker, new_work_dir,
+    params_for, publish, seal, sha256_of, write_json_atomic,
 )
 from backtorun.errors import BacktorunError
 from backtorun.types import GaitAnalysis, json_safe
@@ -32,14 +34,18 @@ log = logging.getLogger(__name__)
 
 #: ``analyze(video, out_dir, *, view, height_cm, speed_mps, settings, progress, annotate) -> GaitAnalysis``
 AnalyzeFn = Callable[..., GaitAnalysis]
-ANALYSIS_FILE = "analysis.json"
 
 
 def default_analyze() -> AnalyzeFn:
-    """The real per-video analysis (imported on the worker, where MediaPipe is loaded once per process)."""
-    from backtorun.services.analysis import analyze_video_file
+    """The real per-video analysis (imported on the worker, where MediaPipe is loaded once per process), called
+    like every :data:`AnalyzeFn`: the keyword options become one ``services.analysis.AnalysisOptions``."""
+    from backtorun.services.analysis import AnalysisOptions, analyze_video_file
 
-    return analyze_video_file
+    def analyze(video: Any, out_dir: Any, *, progress: Any = None, annotate: bool = True,
+                **options: Any) -> GaitAnalysis:
+        return analyze_video_file(video, out_dir, AnalysisOptions(**options), progress=progress, annotate=annotate)
+
+    return analyze
 
 
 def worker_identity() -> str:
@@ -169,6 +175,6 @@ def analyze_job(
         marker = ERROR_FILE
     record.update(elapsed_s=round(time.perf_counter() - started, 2), cpu_s=round(cpu_seconds() - cpu_started, 2),
                   worker_peak_rss_mb=peak_rss_mb(), finished_at=utc_now(), finished_unix_s=time.time())
-    write_json_atomic(work / marker, record)
+    seal(work, marker, record)  # the record, then run.json last: only now is the folder complete
     publish(work, out / job.id)
     return record

@@ -10,7 +10,9 @@ import logging
 import typer
 
 from backtorun.cli import _common
+from backtorun.cli._help import fold_help_tables
 
+fold_help_tables()  # --help shows every option name whole at 80 columns (long words fold, never "…")
 app = typer.Typer(
     name="backtorun",
     help="Back To Running Evaluation: treadmill video gait analysis, intake, tests, training logs, report and plan.",
@@ -21,7 +23,10 @@ app = typer.Typer(
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show diagnostic log messages.")) -> None:
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show diagnostic log messages."),
+          progress: str = typer.Option("auto", "--progress", help="Progress display: auto (a bar on a terminal, "
+                                       "plain lines otherwise), bar, plain or none.")) -> None:
+    _common.set_progress_mode(progress)
     _common.quiet_native_logs(verbose)  # first: logging below must write to the Python stderr it leaves
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from backtorun.cli._common import console, err_console, user_errors
+from backtorun.cli._args import HEIGHT_RANGE_CM, SpeedCommand, parse_height_cm, parse_speed, parse_view
+from backtorun.cli._common import console, err_console, progress_style, user_errors
 from backtorun.errors import InputError
 
 #: At most this many failed videos are listed on the terminal (all of them are in summary.csv).
 _MAX_FAILURES_LISTED = 20
-
-
-def _speed_mps(speed: Optional[Tuple[str, str]]) -> float | None:
-    if speed is None:
-        return None
-    from backtorun.batch import parse_speed
-
-    try:
-        return parse_speed(f"{speed[0]} {speed[1]}")
-    except ValueError as exc:
-        raise InputError(f"--speed: {exc}") from None
 
 
 def batch(
@@ -38,29 +28,34 @@ def batch(
     force: bool = typer.Option(False, "--force", help="Redo videos that are already finished."),
     view: str = typer.Option("auto", "--view",
                              help="Camera view where the manifest gives none: auto, side, rear, front."),
-    height_cm: Optional[float] = typer.Option(None, "--height-cm", min=100, max=230,
-                                              help="Runner height (cm) where the manifest gives none."),
-    speed: Optional[Tuple[str, str]] = typer.Option(None, "--speed", metavar="VALUE UNIT",
-                                                    help="Belt speed where the manifest gives none, e.g. 10 km/h."),
-    settings_file: Optional[Path] = typer.Option(None, "--settings", help="Analysis settings YAML file."),
+    height_cm: Optional[str] = typer.Option(None, "--height-cm", metavar="CM",
+                                            help=f"Runner height (cm, {HEIGHT_RANGE_CM}) where the manifest gives "
+                                                 "none."),
+    speed: Optional[str] = typer.Option(None, "--speed", metavar="VALUE UNIT",
+                                        help="Belt speed where the manifest gives none, e.g. 10 km/h."),
+    settings_file: Optional[Path] = typer.Option(None, "--settings", metavar="FILE", help="Analysis settings "
+                                                 "(YAML/JSON), or an earlier analysis.json to reuse."),
     annotate: bool = typer.Option(True, "--annotate/--no-annotate", help="Write the annotated video per run."),
 ) -> None:
     """Analyse many treadmill videos in parallel on Dask; finished videos are skipped, failures recorded."""
     with user_errors():
-        from backtorun.batch import JobDefaults, load_jobs, run_batch
+        from backtorun.batch import BatchOptions, JobDefaults, load_jobs, run_batch
         from backtorun.settings import load_settings
 
         if workers is not None and scheduler is not None:
             raise InputError("give either --workers or --scheduler, not both",
                              hint="--workers starts local processes; --scheduler uses an existing cluster")
-        if view not in ("auto", "side", "rear", "front"):
-            raise InputError(f"--view {view!r} is not one of auto, side, rear, front")
-        defaults = JobDefaults(view=view, height_cm=height_cm, speed_mps=_speed_mps(speed))  # type: ignore[arg-type]
+        defaults = JobDefaults(view=parse_view(view), height_cm=parse_height_cm(height_cm),  # type: ignore[arg-type]
+                               speed_mps=parse_speed(speed))
+        from backtorun.outputs import check_output_dir
+
+        check_output_dir(out, create=False)  # before any job is read or video decoded
         settings = load_settings(settings_file) if settings_file is not None else None
         jobs = load_jobs(input_path, defaults, out_dir=out)
         with _BatchProgress() as progress:
-            report = run_batch(input_path, out, workers=workers, scheduler=scheduler, force=force, settings=settings,
-                               annotate=annotate, progress=progress.update, jobs=jobs)
+            options = BatchOptions(workers=workers, scheduler=scheduler, force=force, settings=settings,
+                                   annotate=annotate)
+            report = run_batch(jobs, out, options, progress=progress.update)
         for row in report.failures[:_MAX_FAILURES_LISTED]:
             err_console.print(f"[red]failed[/] {row['id']}: {row['error']}", highlight=False, soft_wrap=True)
         if report.n_failed > _MAX_FAILURES_LISTED:
@@ -79,8 +74,9 @@ class _BatchProgress:
     def __init__(self) -> None:
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn(), console=err_console, disable=not sys.stderr.isatty(), transient=True,
+            TimeRemainingColumn(), console=err_console, disable=progress_style() != "bar", transient=True,
         )
+        self._plain = progress_style() == "plain"
         self._task: Any = None
         self._failed = 0
 
@@ -97,8 +93,10 @@ class _BatchProgress:
             self._failed += 1
         label = f"analysing videos ({self._failed} failed)" if self._failed else "analysing videos"
         self._progress.update(self._task, completed=done, total=total, description=label)
+        if self._plain:  # one line per finished video when stderr is not a terminal (or --progress plain)
+            print(f"{label}: {done}/{total} done", file=sys.stderr, flush=True)
 
 
 def register(app: typer.Typer) -> None:
     """Register this area's commands on the main app."""
-    app.command("batch")(batch)
+    app.command("batch", cls=SpeedCommand)(batch)

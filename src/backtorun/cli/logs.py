@@ -33,6 +33,11 @@ def logs(
     from backtorun.services.training import review_training
 
     with user_errors():
+        from backtorun.outputs import check_output_file
+
+        for target in (plot, json_out):  # before any import: a bad output path is one line, not a traceback
+            if target is not None:
+                check_output_file(target, parent_must_exist=False)
         day = None
         if today:
             try:
@@ -43,7 +48,7 @@ def logs(
                 raise InputError(f"--today {today!r} is not a date", hint="use YYYY-MM-DD") from None
         intake_model = None
         if intake is not None:
-            from backtorun.intake import load_intake
+            from backtorun.services.intake import load_intake
 
             intake_model = load_intake(intake)
         review = review_training(paths, today=day, plot_path=plot, intake=intake_model,
@@ -51,7 +56,7 @@ def logs(
     h, a = review.history, review.assessment
     t = Table(title=f"Sessions ({len(h.sessions)} imported, {len(h.runs)} runs; newest {sessions} shown)")
     for col in ("start", "kind", "km", "time", "pace /km", "cadence spm", "ascent m", "where", "file"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")  # wrap, never cut, at the terminal width
     for s in list(h.sessions)[-sessions:]:
         t.add_row(s.start_time.strftime("%Y-%m-%d %H:%M %z"), s.activity, f"{s.distance_km:.2f}",
                   f"{(s.duration_s or 0) / 60:.0f} min", _fmt_pace(s.pace_s_per_km),
@@ -61,7 +66,7 @@ def logs(
     console.print(t)
     w = Table(title="Weekly running volume")
     for col in ("week of", "run km", "treadmill km", "runs", "longest km"):
-        w.add_column(col)
+        w.add_column(col, overflow="fold")  # wrap, never cut, at the terminal width
     for wk in a.weeks[-10:]:
         w.add_row(wk.week_start.isoformat() + (" (partial)" if wk.partial else ""), f"{wk.run_km:.1f}",
                   f"{wk.treadmill_km:.1f}", str(wk.n_runs), f"{wk.longest_run_km:.1f}")
@@ -74,18 +79,24 @@ def logs(
                   f"ACWR {'–' if acwr is None else format(acwr, '.2f')} (display only).")
     f = Table(title="Load findings")
     for col in ("code", "severity", "finding", "evidence"):
-        f.add_column(col)
+        f.add_column(col, overflow="fold")  # wrap, never cut, at the terminal width
     for fd in a.findings:
         f.add_row(fd.code, fd.severity, fd.text, f"{fd.evidence_grade} [{', '.join(fd.sources)}]")
     console.print(f if a.findings else "No load findings.")
     for r in h.refused:
         console.print(f"[yellow]refused[/]: {r.reason}", highlight=False)
+    for r in h.skipped:
+        console.print(f"[yellow]skipped[/]: {r.reason}", highlight=False, soft_wrap=True)
     for d in h.duplicates:
         console.print(f"[dim]duplicate skipped[/]: {d.reason}", highlight=False)
     if review.plot_path:
         console.print(f"plot written: {review.plot_path}")
     if json_out:
-        json_out.write_text(json.dumps(a.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        from backtorun.outputs import atomic_write_text
+
+        with user_errors():
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(json_out, json.dumps(a.to_dict(), indent=2, ensure_ascii=False))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""CLI commands of the clinic web app: ``serve``, ``admin create``, ``db upgrade``."""
+"""CLI commands of the clinic web app: ``serve``, ``admin create``, ``admin reset``, ``db upgrade``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,18 @@ import typer
 
 from backtorun.cli._common import console, err_console, user_errors
 
-MIN_PASSWORD_CHARS = 10
+
+
+def _check_password(settings, password: str, *, email: str, clinic: str) -> None:  # type: ignore[no-untyped-def]
+    """Apply the web app's password policy (ASVS 2.1); an InputError says what to change."""
+    from backtorun.errors import InputError
+    from backtorun.web.passwords import PasswordPolicy, password_problem
+
+    policy = PasswordPolicy.of(settings)
+    problem = password_problem(password, policy, context=(email, clinic))
+    if problem:
+        what = "too short" if len(password) < policy.min_chars else "refused"
+        raise InputError(f"the password is {what}: {problem}")
 
 admin_app = typer.Typer(help="Clinic accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -35,17 +46,26 @@ def serve(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder for uploads, results and SQLite."),
     jobs_backend: Optional[str] = typer.Option(None, "--jobs", help="inprocess (default) or dask."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="Dask scheduler address."),
+    forwarded_allow_ips: Optional[str] = typer.Option(
+        None, "--forwarded-allow-ips", help="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+                                            "X-Forwarded-Proto are trusted (default: none, not even this computer)."),
 ) -> None:
     """Start the clinic web app (migrates the database first)."""
     with user_errors():
         import uvicorn
 
         from backtorun.web import create_app
+        from backtorun.web.storage import restrict_process_umask
 
-        settings = _settings(db, data_dir, jobs_backend=jobs_backend, dask_scheduler=dask_scheduler)
+        restrict_process_umask()  # database, uploads and results readable by this account only
+        proxies = tuple(a.strip() for a in (forwarded_allow_ips or "").split(",") if a.strip())
+        settings = _settings(db, data_dir, jobs_backend=jobs_backend, dask_scheduler=dask_scheduler,
+                             forwarded_allow_ips=proxies or None)
         app = create_app(settings)
         err_console.print(f"backtorun clinic on http://{host}:{port}  (data: {settings.data_dir})")
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    proxy_headers=bool(settings.forwarded_allow_ips),
+                    forwarded_allow_ips=list(settings.forwarded_allow_ips) or None)
 
 
 @admin_app.command("create")
@@ -65,12 +85,10 @@ def admin_create(
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise InputError(f"the password is too short ({len(password)} characters)",
-                             hint=f"use at least {MIN_PASSWORD_CHARS} characters")
         if "@" not in email:
             raise InputError(f"{email!r} is not an e-mail address")
         settings = _settings(db, data_dir)
+        _check_password(settings, password, email=email, clinic=clinic)
         engine = make_engine(settings.resolved_database_url())
         upgrade(engine)
         with session_factory(engine).begin() as s:
@@ -81,6 +99,37 @@ def admin_create(
             repo.audit(s, user, "create", "user", user.id, "administrator created from the command line")
         engine.dispose()
         console.print(f"administrator {email.lower()} created for clinic '{clinic.strip()}'")
+
+
+@admin_app.command("reset")
+def admin_reset(
+    email: str = typer.Option(..., "--email", help="Login e-mail of the account."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database URL."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+) -> None:
+    """Give an account a one-time password (printed once; must be replaced at the next login), end its sessions
+    and remove its second factor: for a locked-out last administrator."""
+    with user_errors():
+        from backtorun.errors import InputError
+        from backtorun.store import make_engine, repo, session_factory, upgrade
+        from backtorun.web.accounts import one_time_password
+
+        settings = _settings(db, data_dir)
+        engine = make_engine(settings.resolved_database_url())
+        upgrade(engine)
+        with session_factory(engine).begin() as s:
+            user = repo.get_user_by_email(s, email)
+            if user is None:
+                raise InputError(f"no account for {email}")
+            password = one_time_password(settings)
+            repo.set_password(s, user, password, must_change=True, valid_s=settings.reset_valid_s)
+            repo.set_totp(s, user, None)
+            repo.set_active(s, user, True)
+            repo.audit(s, None, "password_reset", "user", user.id, f"{user.email}; from the command line",
+                       clinic_id=user.clinic_id)
+        engine.dispose()
+        console.print(f"one-time password for {email.strip().lower()}: {password}")
+        err_console.print(f"it must be replaced at the next login and lapses in {settings.reset_valid_s // 3600} h")
 
 
 @db_app.command("upgrade")

@@ -1,15 +1,40 @@
-"""Events stage: cleaned PoseSeries → GaitEvents (IC/TO of both feet, treadmill running; domain.md §2)."""
+"""Events stage: cleaned PoseSeries → GaitEvents (IC/TO of both feet, treadmill running; domain.md §2).
+
+Detectors follow one protocol (:class:`backtorun.events.base.EventDetector`); ``settings.events.detector``
+picks one by name from :data:`DETECTORS` (``auto``: the side detector for a side view, the rear detector
+otherwise), so a new detector is compared with the others by changing one setting.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from backtorun.conventions import Side
+from backtorun.events.base import EventDetector, EventInput
 from backtorun.events.detect import TreadmillEventDetector, foot_jitter_px
+from backtorun.events.detect_belt import BeltEventDetector
 from backtorun.events.detect_rear import RearViewEventDetector
-from backtorun.types import GaitEvents, PoseSeries
+from backtorun.settings import EventSettings
+from backtorun.types import PoseSeries
 
-__all__ = ["detect_events", "foot_noise_px", "foot_jitter_px", "TreadmillEventDetector", "RearViewEventDetector"]
+__all__ = ["DETECTORS", "EventDetector", "EventInput", "make_detector", "detector_name", "foot_noise_px",
+           "foot_jitter_px", "TreadmillEventDetector", "RearViewEventDetector", "BeltEventDetector"]
+
+#: Detector classes by name; each takes the section of ``EventSettings`` with the same name in ``__init__``.
+DETECTORS: dict[str, type] = {"side": TreadmillEventDetector, "rear": RearViewEventDetector,
+                              "belt": BeltEventDetector}
+
+
+def detector_name(settings: EventSettings, view: str) -> str:
+    """The detector ``settings.detector`` selects for a recording of ``view`` ("auto": side for side views)."""
+    if settings.detector != "auto":
+        return settings.detector
+    return "side" if view == "side" else "rear"
+
+
+def make_detector(settings: EventSettings, view: str) -> EventDetector:
+    """The detector for ``view`` under ``settings``, constructed with its own settings section."""
+    name = detector_name(settings, view)
+    return DETECTORS[name](getattr(settings, name))  # type: ignore[no-any-return]
 
 
 def foot_noise_px(raw: PoseSeries, *, leg_length_px: float, cutoff_hz: float) -> float:
@@ -21,16 +46,3 @@ def foot_noise_px(raw: PoseSeries, *, leg_length_px: float, cutoff_hz: float) ->
     fs = sampling_rate_hz(raw.time_s, raw.fps)
     frac = 1.0 if cutoff_hz >= 0.45 * fs else float(np.sqrt(2.0 * cutoff_hz / fs))
     return foot_jitter_px(raw, leg_length_px=leg_length_px) * frac
-
-
-def detect_events(pose: PoseSeries, *, view: str, forward: int, near_side: Side | None,
-                  leg_length_px: float, noise_px: float | None = None) -> GaitEvents:
-    """IC and TO of both feet with the method that suits the camera view.
-
-    ``noise_px``: SD of the foot landmarks' height noise in ``pose`` (see :func:`foot_noise_px`); estimated from
-    ``pose`` itself when None.
-    """
-    if view == "side":
-        return TreadmillEventDetector().detect(pose, forward=forward, near_side=near_side, leg_length_px=leg_length_px,
-                                               noise_px=noise_px)
-    return RearViewEventDetector().detect(pose, leg_length_px=leg_length_px)

@@ -19,7 +19,10 @@ Method (D, built from Zeni 2008 [7], Fellin 2010 [8], Young 2023 [14]):
    heel-lowest idea of Fellin [8] made into a threshold. Thresholds scale with the leg length in pixels and the
    keypoint noise, so they work at any image size, frame rate and pose quality.
 4. Alternation (IC, TO, IC … per foot; left and right ICs interleave) and plausibility (step time and contact
-   time consistent with the clip's own median, ±``consistency``) — events that fail are dropped.
+   time consistent with the clip's own median, ±``consistency``) — events that fail are dropped. With a known near
+   leg, the far leg (often hidden behind the near one) must keep the near leg's rhythm
+   (:func:`backtorun.events.rhythm.far_ic_keeps_rhythm`): one far contact between two near contacts, within
+   ±(``far_ic_window_stride`` of a stride + ``far_ic_window_frames``) of their midpoint.
 5. Confidence per event from landmark visibility, the leg (near/far), and how clean the refinement was.
    The uncertainty is ±1 frame (§2 step 6).
 """
@@ -27,13 +30,16 @@ Method (D, built from Zeni 2008 [7], Fellin 2010 [8], Young 2023 [14]):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import find_peaks
 
 from backtorun.conventions import L_HIP, R_HIP, SIDE_LANDMARKS, Side
+from backtorun.events.base import EventInput
+from backtorun.events.rhythm import far_ic_keeps_rhythm
 from backtorun.kinematics.clean import sampling_rate_hz
+from backtorun.settings import SideEventSettings
 from backtorun.types import GaitEvent, GaitEvents, PoseSeries
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,20 @@ class FootEvents:
     to_rows: np.ndarray
     ic_conf: np.ndarray
     to_conf: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Stance:
+    """What the per-foot search of one detect() call shares: levelled pose, pelvis x/y, forward sign, stride period
+    (frames), leg length (px), sampling rate (Hz) and foot-height noise SD (px)."""
+
+    pose: PoseSeries
+    hip: np.ndarray
+    forward: int
+    period: float
+    leg_px: float
+    fs: float
+    noise_px: float
 
 
 def _nan_interp(a: np.ndarray) -> np.ndarray:
@@ -86,19 +106,21 @@ def stride_period_frames(signal: np.ndarray, *, min_frames: float, max_frames: f
     return float(k)
 
 
-def foot_jitter_px(pose: PoseSeries, *, leg_length_px: float, on_belt_leg: float = 0.02) -> float:
+def foot_jitter_px(pose: PoseSeries, *, leg_length_px: float, on_belt_leg: float = 0.02,
+                   sides: tuple[Side, ...] = ("L", "R")) -> float:
     """Frame-to-frame jitter (px, 1 SD) of the foot landmarks' height while the foot is on the belt.
 
     On the belt a foot's image height is nearly constant, so the second difference of its y is measurement noise:
     for white noise of SD σ, Δ²y has SD σ·√6. Robust (MAD) over the frames on which each heel/toe is within
-    ``on_belt_leg`` leg lengths of its 1-s running lowest position, median over the four landmarks. (D)
+    ``on_belt_leg`` leg lengths of its 1-s running lowest position, median over the heel and toe of ``sides``
+    (both feet by default). (D)
     """
     from scipy.ndimage import maximum_filter1d
 
     fs = sampling_rate_hz(pose.time_s, pose.fps)
     size = max(3, round(fs))
     out = []
-    for side in ("L", "R"):
+    for side in sides:
         for part in ("heel", "toe"):
             y = pose.xy[:, SIDE_LANDMARKS[side][part], 1]
             if np.isfinite(y).sum() < 10:
@@ -167,51 +189,44 @@ def level_belt(pose: PoseSeries, slope: float) -> PoseSeries:
     return pose.replace(xy=xy)
 
 
-@dataclass
 class TreadmillEventDetector:
     """Detect IC/TO for both feet of a treadmill runner in a side view (see module docstring).
 
-    contact_threshold_leg / toe_off_threshold_leg: vertical tolerance for "on the belt" at touch-down and toe-off
-    as a fraction of leg length (D; 0.02 ≈ 1.8 cm
-    for a 0.9 m leg — of the order of the pose jitter).
-    consistency: allowed relative deviation of step and contact times from the clip's medians (D).
-    landing_deceleration_leg_s2 (a), landing_noise_sd, landing_window_s, landing_tolerance_leg: the touch-down rule
-    (:meth:`_landing`; D, a = 28 leg/s² ≈ 2.5 g fitted on RBDS 4.5 m/s and FootNet, where the heel marker sinks
-    1.5–3 % of leg length after force contact). level_belt_line: measure heights from the fitted belt line
-    (:func:`belt_slope`). confidence_min_noise_px: floor of the noise scale in the event confidence.
+    Settings (:class:`backtorun.settings.SideEventSettings`, each documented there): contact_threshold_leg /
+    toe_off_threshold_leg (vertical tolerance for "on the belt" at touch-down and toe-off as a fraction of leg
+    length), consistency (allowed relative deviation of contact times from the clip's median),
+    landing_deceleration_leg_s2 (a), landing_noise_sd, landing_window_s, landing_tolerance_leg, landing_max_sink_leg
+    (the touch-down rule, :meth:`_landing`; a = 24 leg/s² fitted on RBDS 4.5 m/s and FootNet, where the heel marker
+    sinks 1.5–3 % of leg length after force contact), level_belt_line (measure heights from the fitted belt line,
+    :func:`belt_slope`), confidence_min_noise_px (floor of the noise scale in the event confidence),
+    far_ic_window_stride / far_ic_window_frames (the far leg's rhythm gate, :mod:`backtorun.events.rhythm`).
+    Implements :class:`backtorun.events.base.EventDetector`; keeps no state between calls.
     """
 
-    contact_threshold_leg: float = 0.02
-    toe_off_threshold_leg: float = 0.01
-    toe_level_percentile: float = 75.0
-    consistency: float = 0.4
-    min_stride_s: float = 0.40
-    max_stride_s: float = 3.0
-    landing_deceleration_leg_s2: float = 24.0
-    landing_noise_sd: float = 1.0
-    landing_max_sink_leg: float = 0.03
-    level_belt_line: bool = True
-    confidence_min_noise_px: float = 0.5
-    landing_window_s: float = 0.15
-    landing_tolerance_leg: float = 0.0025
-    _noise_px: float = field(default=0.0, init=False, repr=False)  # set by detect()
+    name = "side"
 
-    def detect(self, pose: PoseSeries, *, forward: int, near_side: Side | None,
-               leg_length_px: float, noise_px: float | None = None) -> GaitEvents:
-        """IC/TO events. ``noise_px``: SD of the foot landmarks' height noise in ``pose`` (default: estimated
-        from ``pose`` with :func:`foot_jitter_px`); it widens the landing tolerance for noisy keypoints."""
+    def __init__(self, settings: SideEventSettings | None = None) -> None:
+        self.settings = settings or SideEventSettings()
+
+    def detect(self, inp: EventInput) -> GaitEvents:
+        """IC/TO events of ``inp.pose``. ``inp.noise_px``: SD of the foot landmarks' height noise in the pose
+        (None: estimated from the pose with :func:`foot_jitter_px`); it widens the landing tolerance for noisy
+        keypoints."""
+        pose, forward, near_side, leg_length_px = inp.pose, inp.forward, inp.near_side, inp.leg_length_px
         fs = sampling_rate_hz(pose.time_s, pose.fps)
+        noise_px = inp.noise_px
         if noise_px is None:
             noise_px = foot_jitter_px(pose, leg_length_px=leg_length_px)
-        self._noise_px = float(noise_px) if np.isfinite(noise_px) else 0.0
-        if self.level_belt_line:
+        noise_px = float(noise_px) if np.isfinite(noise_px) else 0.0
+        if self.settings.level_belt_line:
             pose = level_belt(pose, belt_slope(pose, leg_length_px=leg_length_px))
         hip = (pose.xy[:, L_HIP] + pose.xy[:, R_HIP]) / 2
         period = self._period(pose, hip, forward, fs)
         if period is None:
             log.info("no periodic foot motion found")
             return GaitEvents(())
-        feet = [self._foot(pose, hip, side, forward, period, leg_length_px, fs) for side in ("L", "R")]
+        feet = [self._foot(_Stance(pose, hip, forward, period, leg_length_px, fs, noise_px), side)
+                for side in ("L", "R")]
         feet = self._plausible(feet, pose, period)
         events: list[GaitEvent] = []
         for foot in feet:
@@ -221,7 +236,11 @@ class TreadmillEventDetector:
                 for r, c in zip(rows, conf):
                     events.append(GaitEvent(side=foot.side, leg=leg, kind=kind, frame=int(pose.frame_index[r]),
                                             time_s=float(pose.time_s[r]), confidence=float(np.clip(c * leg_factor, 0, 1))))
-        return GaitEvents(tuple(events))
+        if near_side is None:
+            return GaitEvents(tuple(events))
+        return far_ic_keeps_rhythm(GaitEvents(tuple(events)), near_side=near_side,
+                                   window_stride=self.settings.far_ic_window_stride,
+                                   window_frames=self.settings.far_ic_window_frames, frame_s=1.0 / fs)
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _period(self, pose: PoseSeries, hip: np.ndarray, forward: int, fs: float) -> float | None:
@@ -230,14 +249,14 @@ class TreadmillEventDetector:
             heel = pose.xy[:, SIDE_LANDMARKS[side]["heel"], 0]
             ankle = pose.xy[:, SIDE_LANDMARKS[side]["ankle"], 0]
             x = np.where(np.isfinite(heel), heel, ankle)
-            p = stride_period_frames(forward * (x - hip[:, 0]), min_frames=self.min_stride_s * fs,
-                                     max_frames=self.max_stride_s * fs)
+            p = stride_period_frames(forward * (x - hip[:, 0]), min_frames=self.settings.min_stride_s * fs,
+                                     max_frames=self.settings.max_stride_s * fs)
             if p is not None:
                 periods.append(p)
         return float(np.median(periods)) if periods else None
 
-    def _foot(self, pose: PoseSeries, hip: np.ndarray, side: Side, forward: int, period: float,
-              leg_px: float, fs: float) -> FootEvents:
+    def _foot(self, st: _Stance, side: Side) -> FootEvents:
+        pose, hip, forward, period, leg_px, fs = st.pose, st.hip, st.forward, st.period, st.leg_px, st.fs
         lm = SIDE_LANDMARKS[side]
         heel, toe, ankle = pose.xy[:, lm["heel"]], pose.xy[:, lm["toe"]], pose.xy[:, lm["ankle"]]
         heel = np.where(np.isfinite(heel), heel, ankle)
@@ -252,8 +271,8 @@ class TreadmillEventDetector:
         rng = np.nanpercentile(d_heel, 95) - np.nanpercentile(d_heel, 5)
         ic_z, _ = find_peaks(d_heel, distance=dist, prominence=0.3 * rng)
         to_z, _ = find_peaks(-d_toe, distance=dist, prominence=0.3 * rng)
-        thr = self.contact_threshold_leg * leg_px
-        thr_to = self.toe_off_threshold_leg * leg_px
+        thr = self.settings.contact_threshold_leg * leg_px
+        thr_to = self.settings.toe_off_threshold_leg * leg_px
         n = pose.n_frames
         ics, tos, icc, toc = [], [], [], []
         for i0, t0 in self._stance_windows(ic_z, to_z, n, period):
@@ -266,7 +285,7 @@ class TreadmillEventDetector:
             gap = np.fmin(heel_ground - heel[:, 1], toe_ground - toe[:, 1])
             # IC: the touch-down (see _landing), searched from the Zeni candidate's neighbourhood; the foot must have
             # been seen in the air (heel or toe above the contact threshold, within half a stride) before it, otherwise the touch-down was not seen
-            ic = self._landing(gap, lo, t0, fs, leg_px)
+            ic = self._landing(gap, lo, t0, fs, leg_px, noise_px=st.noise_px)
             if ic is None or ic <= lo:
                 continue
             before = np.fmax(heel_ground - heel[:, 1], toe_ground - toe[:, 1])[max(0, ic - int(0.5 * period)):ic]
@@ -281,7 +300,7 @@ class TreadmillEventDetector:
             toe_win = y_toe[ic:t0 + 1]
             if np.isfinite(toe_win).sum() < 2:
                 continue
-            level = float(np.nanpercentile(toe_win, self.toe_level_percentile))
+            level = float(np.nanpercentile(toe_win, self.settings.toe_level_percentile))
             last_on = None
             for t in range(hi, ic, -1):
                 if np.isfinite(y_toe[t]) and y_toe[t] >= level - thr_to:
@@ -293,11 +312,12 @@ class TreadmillEventDetector:
             toe_ground = level
             ics.append(ic)
             tos.append(to)
-            icc.append(self._confidence(vis, y_ic, ic, ground))
-            toc.append(self._confidence(vis, y_toe, to, toe_ground))
+            icc.append(self._confidence(vis, y_ic, ic, ground, noise_px=st.noise_px))
+            toc.append(self._confidence(vis, y_toe, to, toe_ground, noise_px=st.noise_px))
         return FootEvents(side, np.array(ics, dtype=int), np.array(tos, dtype=int), np.array(icc), np.array(toc))
 
-    def _landing(self, gap: np.ndarray, start: int, last: int, fs: float, leg_px: float) -> int | None:
+    def _landing(self, gap: np.ndarray, start: int, last: int, fs: float, leg_px: float, *,
+                 noise_px: float) -> int | None:
         """Touch-down frame of one stance (first frame on the belt), or None.
 
         ``gap`` is the height (px) of the foot's lowest part (heel or toe) above its own stance level. The foot has
@@ -307,25 +327,25 @@ class TreadmillEventDetector:
             stance level when decelerated at ``a = landing_deceleration_leg_s2`` leg lengths/s² — the heel landmark
             sits on the shoe and keeps sinking (shoe and heel pad compress) for a few frames after a fast touch-down,
             so it touches the belt while still a little above its final level; ``σ`` is the keypoint noise
-            (``landing_noise_sd`` SDs), or
+            (``landing_noise_sd`` SDs of ``noise_px``), or
         (b) ``gap`` is within ``max(landing_tolerance_leg·leg, k·σ)`` of the lowest level the foot reaches over the
             next ``landing_window_s`` (a slowly descending foot: the heel-lowest idea of Fellin 2010 [8]).
 
         A foot hovering just above the belt before touching down (slow running: 1–1.5 % of leg length for 50–100 ms)
         satisfies neither. Tuned on Fukuchi RBDS 2.5/4.5 m/s, FootNet, Hamner and mini_run (docs/validation.md). (D)
         """
-        k = max(1, round(self.landing_window_s * fs))
-        thr = self.contact_threshold_leg * leg_px
-        eps_noise = self.landing_noise_sd * self._noise_px
-        eps = max(self.landing_tolerance_leg * leg_px, eps_noise)
-        a_px = self.landing_deceleration_leg_s2 * leg_px  # px/s²
+        k = max(1, round(self.settings.landing_window_s * fs))
+        thr = self.settings.contact_threshold_leg * leg_px
+        eps_noise = self.settings.landing_noise_sd * noise_px
+        eps = max(self.settings.landing_tolerance_leg * leg_px, eps_noise)
+        a_px = self.settings.landing_deceleration_leg_s2 * leg_px  # px/s²
         # descent speed (px/s, + = descending; central difference) and the distance the foot needs to stop at
         # the landing deceleration
         stop = np.maximum(np.gradient(-_nan_interp(gap)) * fs, 0.0) ** 2 / (2.0 * a_px)
         for t in range(start, last + 1):
             if not np.isfinite(gap[t]):
                 continue
-            if gap[t] <= min(stop[t], self.landing_max_sink_leg * leg_px) + eps_noise:
+            if gap[t] <= min(stop[t], self.settings.landing_max_sink_leg * leg_px) + eps_noise:
                 return t
             fut = gap[t + 1:t + 1 + k]
             fut = fut[np.isfinite(fut)]
@@ -347,7 +367,7 @@ class TreadmillEventDetector:
                 out.append((int(i0), n - 1))
         return out
 
-    def _confidence(self, vis: np.ndarray, y: np.ndarray, t: int, ground: float) -> float:
+    def _confidence(self, vis: np.ndarray, y: np.ndarray, t: int, ground: float, *, noise_px: float) -> float:
         """Visibility at the event × sharpness: how far the foot was from the belt one frame away from the event,
         relative to the keypoint noise (3 noise SDs, at least ``confidence_min_noise_px``, give full sharpness)."""
         v = float(np.clip(vis[max(0, t - 1):t + 2].mean(), 0, 1))
@@ -355,7 +375,7 @@ class TreadmillEventDetector:
         after = y[t + 1] if t + 1 < y.size else np.nan
         gap = np.nanmax([abs(ground - before) if np.isfinite(before) else 0.0,
                          abs(ground - after) if np.isfinite(after) else 0.0])
-        scale = 3.0 * max(self._noise_px, self.confidence_min_noise_px)
+        scale = 3.0 * max(noise_px, self.settings.confidence_min_noise_px)
         sharp = float(np.clip(gap / scale, 0.3, 1.0))
         return v * sharp
 
@@ -369,7 +389,7 @@ class TreadmillEventDetector:
                 out.append(f)
                 continue
             med_c = float(np.median(c))
-            ok = np.abs(c - med_c) <= self.consistency * med_c
+            ok = np.abs(c - med_c) <= self.settings.consistency * med_c
             # no overlapping stances of one foot
             keep = np.flatnonzero(ok)
             sel: list[int] = []

@@ -1,58 +1,172 @@
-"""IC/TO from a rear (or front) view: vertical foot position only (D).
+"""IC/TO from a rear (or front) view (D).
 
-Seen from behind, the stance foot is the lowest point of that leg in the image and stays near its lowest level
-until push-off, while the swing foot rises toward the buttocks. Per foot: stride period from the
-autocorrelation of the heel's image y; each cycle's belt level = the highest y (lowest point) in the cycle;
-IC = first frame within ``contact_threshold_leg`` × leg length of that level, TO = first frame after it that
-rises above the level by the same amount. Less precise than the side-view method (perspective moves the foot
-during stance), so confidences are capped at 0.6.
+From behind, a foot's image height is not its height above the belt: the stance foot is carried towards the camera
+at belt speed, so its image point keeps sinking through stance (``y − c_y = f·H/z`` grows as the depth ``z``
+falls). The lowest image point of a cycle is therefore near toe-off, not initial contact, and a "near the lowest
+level" rule calls IC about 100 ms late (RBDS002, projected). Two signals that perspective does not bend are used
+instead (``method = "load"``):
+
+* TO (``to_signal = "toe"``) — the toe's lowest image point of the stance: while the toe rests on the belt it only
+  comes towards the camera (image y rises); once it lifts, the lift dominates (image y falls).
+* IC — the body's loading. The hip centre stays at a nearly constant depth, so its image height is its true height.
+  In flight it falls freely; after IC the ground force grows, and its downward velocity is largest when the force
+  equals body weight. With the spring-mass half-sine force ``F(t) = F_max·sin(π·t/t_c)`` and one contact per step
+  (mean force = body weight, so ``F_max/(m·g) = π·T_step/(2·t_c)``; Morin JB et al., A simple method for measuring
+  stiffness during running, J Appl Biomech 2005;21:167–80), that moment comes
+  ``τ = (t_c/π)·arcsin(2·t_c/(π·T_step))`` after IC, and (the force being symmetric) the fastest rise comes τ
+  before TO. So, with D = time from the hip's fastest descent to its fastest rise, ``t_c = D + 2·τ(t_c)`` (solved
+  by fixed-point iteration), and IC = fastest descent − τ. ``T_step`` = half the stride period. No constant is
+  fitted. ``to_signal = "hip"`` takes TO = fastest rise + τ instead of the toe (depth-proof, but the real force
+  of a slow runner is not symmetric: ≈ 35 ms early at 2.5 m/s on RBDS002).
+
+The stride period comes from the autocorrelation of each heel's image y; the stance foot of a step is the one lower
+in the image between the hip's fastest descent and rise; its toe's lowest image point is searched from the fastest
+rise to one step after the fastest descent. ``method = "level"`` keeps the earlier rule: IC = first frame within
+``contact_threshold_leg`` × leg length of the cycle's lowest level, TO = first frame after it above that level.
+Confidences are capped at ``max_confidence`` (perspective makes the rear view less precise than the side view).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.signal import find_peaks
 
-from backtorun.conventions import SIDE_LANDMARKS
+from backtorun.conventions import L_HIP, R_HIP, SIDE_LANDMARKS
+from backtorun.events.base import EventInput
 from backtorun.events.detect import stride_period_frames
 from backtorun.kinematics.clean import sampling_rate_hz
+from backtorun.settings import RearEventSettings
 from backtorun.types import GaitEvent, GaitEvents, PoseSeries
 
 
-@dataclass
-class RearViewEventDetector:
-    contact_threshold_leg: float = 0.04
-    max_confidence: float = 0.6
+def load_delay_s(contact_s: float, step_s: float) -> float:
+    """Time (s) from IC to the largest downward body velocity under a half-sine ground force, i.e. when the force
+    equals body weight: ``τ = (t_c/π)·arcsin(min(1, 2·t_c/(π·T_step)))`` (spring-mass model, Morin et al. 2005,
+    J Appl Biomech 21:167; ``t_c`` contact time, ``T_step`` step time, both s)."""
+    if not (contact_s > 0 and step_s > 0):
+        return 0.0
+    return float(contact_s / np.pi * np.arcsin(min(1.0, 2.0 * contact_s / (np.pi * step_s))))
 
-    def detect(self, pose: PoseSeries, *, leg_length_px: float) -> GaitEvents:
+
+def _peak_time(sig: np.ndarray, t: np.ndarray, k: int) -> float:
+    """Sub-frame time of the extremum at index ``k`` (parabola through it and its neighbours)."""
+    if 0 < k < sig.size - 1 and np.isfinite(sig[k - 1:k + 2]).all():
+        a, b, c = sig[k - 1], sig[k], sig[k + 1]
+        den = a - 2 * b + c
+        if den != 0:
+            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+            return float(np.interp(k + off, np.arange(t.size), t))
+    return float(t[k])
+
+
+def _filled(y: np.ndarray) -> np.ndarray:
+    """``y`` with NaN gaps linearly interpolated (all-NaN stays NaN)."""
+    ok = np.isfinite(y)
+    if ok.sum() < 2:
+        return y
+    idx = np.arange(y.size)
+    return np.interp(idx, idx[ok], y[ok])
+
+
+class RearViewEventDetector:
+    """IC/TO from the hip's loading and the toe's last approach (see module docstring); settings
+    :class:`RearEventSettings`. Implements :class:`backtorun.events.base.EventDetector` (``forward``, ``near_side``
+    and ``noise_px`` of the input are not used: every event is on the "near" leg)."""
+
+    name = "rear"
+
+    def __init__(self, settings: RearEventSettings | None = None) -> None:
+        self.settings = settings or RearEventSettings()
+
+    def detect(self, inp: EventInput) -> GaitEvents:
+        """IC/TO events of ``inp.pose``."""
+        pose, cfg = inp.pose, self.settings
         fs = sampling_rate_hz(pose.time_s, pose.fps)
-        thr = self.contact_threshold_leg * leg_length_px
-        events: list[GaitEvent] = []
+        heel: dict[str, np.ndarray] = {}
+        periods: dict[str, float] = {}
         for side in ("L", "R"):
             lm = SIDE_LANDMARKS[side]
             y = pose.xy[:, lm["heel"], 1]
             y = np.where(np.isfinite(y), y, pose.xy[:, lm["ankle"], 1])
-            period = stride_period_frames(y, min_frames=0.4 * fs, max_frames=3.0 * fs)
+            period = stride_period_frames(y, min_frames=cfg.min_stride_s * fs, max_frames=cfg.max_stride_s * fs)
             if period is None or not np.isfinite(y).any():
                 continue
-            rng = np.nanpercentile(y, 95) - np.nanpercentile(y, 5)
-            yy = np.where(np.isfinite(y), y, np.nanmin(y))
+            heel[side], periods[side] = np.where(np.isfinite(y), y, np.nanmin(y)), float(period)
+        if cfg.method == "load":
+            return self._detect_load(pose, heel, periods, fs)
+        events: list[GaitEvent] = []
+        for side, yy in heel.items():
+            period = periods[side]
+            rng = np.nanpercentile(yy, 95) - np.nanpercentile(yy, 5)
             peaks, _ = find_peaks(yy, distance=max(1, int(0.6 * period)), prominence=0.3 * rng)
-            vis = np.nan_to_num(pose.visibility[:, [lm["heel"], lm["ankle"]]], nan=0.0).mean(axis=1)
             half = int(0.5 * period)
             for p in peaks:
                 lo, hi = max(0, p - half), min(pose.n_frames - 1, p + half)
-                on = yy[lo:hi + 1] >= yy[p] - thr
-                before = np.flatnonzero(~on[: p - lo])
-                after = np.flatnonzero(~on[p - lo:])
-                if before.size == 0 or after.size == 0:
-                    continue
-                ic = lo + int(before[-1]) + 1
-                to = p + int(after[0])
-                for kind, r in (("IC", ic), ("TO", to)):
-                    events.append(GaitEvent(side=side, leg="near", kind=kind, frame=int(pose.frame_index[r]),
-                                            time_s=float(pose.time_s[r]),
-                                            confidence=float(min(self.max_confidence, vis[r]))))
+                pair = self._level_events(yy, p, lo, hi, cfg.contact_threshold_leg * inp.leg_length_px)
+                if pair is not None:
+                    events.extend(self._pair(pose, side, pair))
         return GaitEvents(tuple(events))
+
+    def _pair(self, pose: PoseSeries, side: str, rows: tuple[int, int]) -> list[GaitEvent]:
+        """The IC and TO events at ``rows`` of foot ``side``, confidence = heel/ankle visibility capped."""
+        lm = SIDE_LANDMARKS[side]
+        out = []
+        for kind, r in zip(("IC", "TO"), rows):
+            vis = float(np.nan_to_num(pose.visibility[r, [lm["heel"], lm["ankle"]]], nan=0.0).mean())
+            out.append(GaitEvent(side=side, leg="near", kind=kind, frame=int(pose.frame_index[r]),
+                                 time_s=float(pose.time_s[r]), confidence=float(min(self.settings.max_confidence,
+                                                                                     vis))))
+        return out
+
+    def _detect_load(self, pose: PoseSeries, heel: dict[str, np.ndarray], periods: dict[str, float],
+                     fs: float) -> GaitEvents:
+        """``method = "load"``: one stance per step, bracketed by the hip's fastest descent (k) and fastest rise
+        (m, within a step after k); the stance foot is the one lower in the image between them. The contact time
+        solves ``t_c = D + 2·τ(t_c)`` (D = t_m − t_k, fixed-point iteration); IC = t_k − τ; TO = t_m + τ
+        (``to_signal = hip``) or the stance toe's lowest image point from m to a step after k (``toe``)."""
+        if len(heel) < 2:
+            return GaitEvents(())
+        t = np.asarray(pose.time_s, float)
+        step_f = 0.5 * float(np.median(list(periods.values())))
+        step_s = step_f / fs
+        hip_v = np.gradient(_filled(0.5 * (pose.xy[:, L_HIP, 1] + pose.xy[:, R_HIP, 1])), t)  # px/s, + = down
+        if not np.isfinite(hip_v).all():
+            return GaitEvents(())
+        ks, _ = find_peaks(hip_v, height=0.0, distance=max(1, int(0.6 * step_f)))
+        events: list[GaitEvent] = []
+        for k in ks:
+            end = min(hip_v.size - 1, k + int(round(step_f)))
+            if end - k < 2:
+                continue
+            m = k + int(np.argmin(hip_v[k:end + 1]))
+            if m <= k or m >= end or hip_v[m] >= 0:
+                continue
+            mid = (k + m) // 2
+            side = "L" if heel["L"][mid] > heel["R"][mid] else "R"  # image y down: the lower foot is on the belt
+            t_k, t_m = _peak_time(hip_v, t, k), _peak_time(hip_v, t, m)
+            contact_s, tau = t_m - t_k, 0.0
+            for _ in range(self.settings.load_iterations):
+                tau = load_delay_s(contact_s, step_s)
+                contact_s = min(step_s, (t_m - t_k) + 2.0 * tau)  # running: contact shorter than a step
+            t_ic, t_to = t_k - tau, t_m + tau
+            if self.settings.to_signal == "toe":
+                toe = pose.xy[:, SIDE_LANDMARKS[side]["toe"], 1]
+                seg = toe[m:end + 1]
+                if not np.isfinite(seg).any():
+                    continue
+                r_toe = m + int(np.nanargmax(seg))
+                t_to = _peak_time(toe, t, r_toe)
+            r_ic, r_to = int(np.argmin(np.abs(t - t_ic))), int(np.argmin(np.abs(t - t_to)))
+            if r_ic < r_to:
+                events.extend(self._pair(pose, side, (r_ic, r_to)))
+        return GaitEvents(tuple(events))
+
+    @staticmethod
+    def _level_events(yy: np.ndarray, p: int, lo: int, hi: int, thr: float) -> tuple[int, int] | None:
+        """(IC, TO) rows by the cycle's lowest image level (``method = "level"``)."""
+        on = yy[lo:hi + 1] >= yy[p] - thr
+        before = np.flatnonzero(~on[: p - lo])
+        after = np.flatnonzero(~on[p - lo:])
+        if before.size == 0 or after.size == 0:
+            return None
+        return lo + int(before[-1]) + 1, p + int(after[0])

@@ -63,6 +63,44 @@ class QualityConfig:
     few_strides_confidence_factor: float
     speed_unknown_confidence_factor: float
     min_confidence: float
+    #: "exclude" (domain.md §1.6 as written: an effect smaller than the error is not emitted) or
+    #: "reduce_confidence" (emit with ``q1_confidence_factor``; the behaviour before issue #13).
+    q1_mode: str = "exclude"
+    #: A left/right comparison (stat side_diff or asymmetry) needs both sides measured with at least this leg
+    #: confidence (``SideSummary.confidence``, backtorun.metrics.symmetry); 0 switches the check off.
+    min_side_confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A validated offset between a 2D video quantity and the quantity a threshold was published for.
+
+    calibrated = raw − offset(v), with offset(v) linearly interpolated in belt speed v between the validated points
+    (held constant outside them); an unknown speed uses ``speed_unknown`` ("min", "max" or "mean" of the points).
+    """
+
+    name: str
+    label: str
+    output_name: str
+    offset_name: str
+    offset_by_speed: tuple[tuple[float, float], ...]  # (speed_mps, offset in the metric's unit), sorted by speed
+    speed_unknown: str
+    source: str
+
+    def offset(self, speed_mps: float | None) -> tuple[float, bool]:
+        """(offset, speed_was_known) at belt speed ``speed_mps``."""
+        pts = self.offset_by_speed
+        offsets = [o for _, o in pts]
+        if speed_mps is None or not _finite(speed_mps):
+            pick = {"min": min(offsets), "max": max(offsets), "mean": sum(offsets) / len(offsets)}
+            return float(pick[self.speed_unknown]), False
+        v = float(speed_mps)
+        if v <= pts[0][0]:
+            return float(pts[0][1]), True
+        for (v0, o0), (v1, o1) in zip(pts, pts[1:]):
+            if v <= v1:
+                return float(o0 + (o1 - o0) * (v - v0) / (v1 - v0)), True
+        return float(pts[-1][1]), True
 
 
 @dataclass(frozen=True)
@@ -76,6 +114,7 @@ class Context:
     default_view: str
     speed_mps: float | None
     on_treadmill: bool | None
+    calibrations: Mapping[str, Calibration] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -182,6 +221,8 @@ class MetricCond:
     view: str | None = None
     q1: str | None = None
     flag_side: str = "lower"
+    calibration: str | None = None  # name of a Calibration (rules.yaml ``calibrations``)
+    calibration_output: str | None = None  # name of the calibrated value, e.g. hip_extension_est_deg
 
     def evaluate(self, ctx: Context) -> Result:
         thr = ctx.thresholds.get(self.threshold)
@@ -195,9 +236,19 @@ class MetricCond:
         ms = analysis.summary.get(self.metric)
         if ms is None or ms.n == 0:
             return Result(None, reasons=[f"{self.metric} was not measured in the {view} view"], views={view})
+        cal = ctx.calibrations.get(self.calibration) if self.calibration else None
+        if self.calibration and cal is None:
+            return Result(None, reasons=[f"calibration {self.calibration} is not defined"], views={view})
+        absolute = self.stat in ("mean", "side_min", "side_max")  # differences need no offset: it cancels
+        offset, speed_known = cal.offset(ctx.speed_mps) if (cal is not None and absolute) else (0.0, True)
         value, side, why = _stat(ms, self.stat, self.metric, self.flag_side)
+        if value is not None and self.stat in ("side_diff", "asymmetry"):
+            why = _comparable(ms, ctx.quality.min_side_confidence)
+            if why is not None:
+                value = None
         if value is None:
             return Result(None, reasons=[why or f"{key} could not be computed"], views={view})
+        value -= offset
         key = self._key(side)
         unit_name = self.metric if not (self.stat == "asymmetry" and not self.metric.endswith("_deg")) else "si_pct"
         text = threshold_text(self.op, thr, unit_name)
@@ -205,13 +256,17 @@ class MetricCond:
         out = Result(state, views={view})
         if self.q1 is not None:
             err = ctx.quality.q1_error_deg.get(self.q1)
-            if err is not None:
-                if self.stat in ("side_diff", "asymmetry"):
-                    if state and abs(value) <= err:
-                        state = False
-                        out.reasons.append(
-                            f"{key} {_fmt(value)}° is within the ±{err:g}° measurement error (rule Q1)")
-                elif state and abs(value - thr) < err:
+            if err is not None and state:
+                # rule Q1 (domain.md §1.6): the effect is the side difference itself, or the distance beyond the
+                # threshold; an effect smaller than the combined measurement error is not emitted
+                diff = self.stat in ("side_diff", "asymmetry")
+                effect = abs(value) if diff else abs(value - thr)
+                if effect < err and (diff or ctx.quality.q1_mode == "exclude"):
+                    state = False
+                    ref = "" if diff else f" is {effect:.1f}° beyond the threshold {thr:g}°, which"
+                    out.reasons.append(f"{key} {_fmt(value)}°{ref} is within the ±{err:g}° measurement error: "
+                                       f"not emitted (rule Q1)")
+                elif effect < err:
                     out.notes.append((
                         f"{key} {value:.1f}° is within the ±{err:g}° measurement error of the threshold "
                         f"{thr:g}° (rule Q1)", ctx.quality.q1_confidence_factor))
@@ -221,31 +276,56 @@ class MetricCond:
         if state and n_used < ctx.quality.min_strides:
             out.notes.append((f"{key} rests on only {n_used} strides (fewer than {ctx.quality.min_strides})",
                               ctx.quality.few_strides_confidence_factor))
+        if cal is not None and absolute and state and not speed_known:
+            out.notes.append((f"belt speed unknown: the {cal.label} offset {offset:.1f}° assumed "
+                              f"({cal.speed_unknown} of the validated points)",
+                              ctx.quality.speed_unknown_confidence_factor))
         if not state and not out.reasons:
             out.reasons.append(f"{key} = {_fmt(value)} does not meet {text}")
         if self.stat in ("side_min", "side_max") and side is not None:
-            # show both sides; name a side only when just one of them meets the condition
-            per_side = {s: b.mean for s, b in ms.by_side.items() if b.n > 0 and _finite(b.mean)}
+            # show both sides; a side that does not meet the condition is shown without a threshold (it is
+            # favourable and must not read as a problem); name a side only when just one of them meets it
+            per_side = {s: b.mean - offset for s, b in ms.by_side.items() if b.n > 0 and _finite(b.mean)}
             meets = [s for s in sorted(per_side) if OPS[self.op](float(per_side[s]), thr)]
             for s in sorted(per_side):
-                out.evidence.append(Evidence(self._key(s), round(float(per_side[s]), 3), text,
-                                             (True if s in meets else None) if state else False, s, view))
+                hit = state and s in meets
+                out.evidence.append(Evidence(self._key(s), round(float(per_side[s]), 3),
+                                             text if (hit or not state) else None,
+                                             (True if hit else None) if state else False, s, view))
             if state and len(meets) == 1:
                 out.sides.append(meets[0])
-            return out
-        out.evidence.append(Evidence(key, round(float(value), 3), text, state, side, view))
-        if state and side is not None:
-            out.sides.append(side)
+        else:
+            out.evidence.append(Evidence(key, round(float(value), 3), text, state, side, view))
+            if state and side is not None:
+                out.sides.append(side)
+        if cal is not None and absolute:
+            self._calibration_evidence(out, ms, cal, offset, view, state)
         return out
 
+    def _calibration_evidence(self, out: Result, ms: MetricSummary, cal: Calibration, offset: float, view: str,
+                              state: Tri) -> None:
+        """The raw 2D values and the offset applied, shown beside the calibrated values (no thresholds)."""
+        ev_state = None if state else False
+        sides = {s: b.mean for s, b in ms.by_side.items() if b.n > 0 and _finite(b.mean)}
+        if self.stat in ("side_min", "side_max") and sides:
+            for s in sorted(sides):
+                out.evidence.append(Evidence(f"{self.metric} ({s})", round(float(sides[s]), 3), None, ev_state, s,
+                                             view))
+        elif _finite(ms.mean):
+            out.evidence.append(Evidence(self.metric, round(float(ms.mean), 3), None, ev_state, None, view))
+        out.evidence.append(Evidence(cal.offset_name, round(offset, 2), None, ev_state, None, view))
+
     def _key(self, side: str | None) -> str:
+        name = self.metric
+        if self.calibration_output and self.stat in ("mean", "side_min", "side_max"):
+            name = self.calibration_output
         if self.stat in ("side_min", "side_max"):
-            return f"{self.metric} ({side})" if side else self.metric
+            return f"{name} ({side})" if side else name
         if self.stat == "side_diff":
-            return f"{self.metric} L–R difference"
+            return f"{name} L–R difference"
         if self.stat == "asymmetry":
-            return f"{self.metric} asymmetry"
-        return self.metric
+            return f"{name} asymmetry"
+        return name
 
     def refs(self) -> set[str]:
         return set()
@@ -371,6 +451,30 @@ def _merge(results: Sequence[Result]) -> Result:
     return out
 
 
+def _comparable(ms: MetricSummary, min_side_confidence: float) -> str | None:
+    """Why left and right of ``ms`` cannot be compared (None when they can): the analysis withheld the asymmetry
+    (``asymmetry_note``: far-leg timing artefact or a poorly measured leg), or a side's leg confidence is below
+    ``min_side_confidence`` (issue #14: an asymmetry finding only from legs measured with adequate confidence)."""
+    if ms.asymmetry_note:
+        return f"{ms.metric} left/right asymmetry {ms.asymmetry_note}"
+    low = [f"{'left' if s == 'L' else 'right'} {b.confidence:.2f}" for s, b in sorted(ms.by_side.items())
+           if b.confidence is not None and _finite(b.confidence) and b.confidence < min_side_confidence]
+    if low:
+        return (f"{ms.metric} left/right comparison not assessable: leg measured with low confidence "
+                f"({', '.join(low)} < {min_side_confidence:g})")
+    left, right = ms.by_side.get("L"), ms.by_side.get("R")
+    if (ms.metric.endswith("_ms") and ms.uncertainty is not None and _finite(ms.uncertainty) and left is not None
+            and right is not None and _finite(left.mean) and _finite(right.mean)):
+        # a time is an interval of two events (±√2 frames, ms.uncertainty); the difference of two such times
+        # carries ±2 frames = √2 × that: a smaller left/right difference cannot be told at this frame rate
+        resolution = math.sqrt(2.0) * float(ms.uncertainty)
+        diff = abs(float(right.mean) - float(left.mean))
+        if diff <= resolution:
+            return (f"{ms.metric} left/right difference {diff:.0f} ms is within the ±{resolution:.0f} ms (±2 frames) "
+                    "this frame rate can resolve: not assessable (film at 120–240 fps to compare the sides)")
+    return None
+
+
 def _stat(ms: MetricSummary, stat: str, metric: str, flag_side: str) -> tuple[float | None, str | None, str | None]:
     """(value, side, reason-if-missing) of one statistic of a metric summary."""
     sides = {s: b for s, b in ms.by_side.items() if b.n > 0 and _finite(b.mean)}
@@ -408,7 +512,8 @@ def _stat(ms: MetricSummary, stat: str, metric: str, flag_side: str) -> tuple[fl
 # ---------------------------------------------------------------------------------------------------------
 
 
-def parse_condition(raw: Any, *, where: str, thresholds: Mapping[str, Any]) -> Node:
+def parse_condition(raw: Any, *, where: str, thresholds: Mapping[str, Any],
+                    calibrations: Mapping[str, Calibration] | None = None) -> Node:
     """Parse one YAML condition into a node, raising ConfigError with the location of any mistake."""
     if not isinstance(raw, Mapping) or not raw:
         raise ConfigError(f"{where}: a condition must be a non-empty mapping, got {raw!r}")
@@ -418,11 +523,13 @@ def parse_condition(raw: Any, *, where: str, thresholds: Mapping[str, Any]) -> N
         items = raw[name]
         if not isinstance(items, list) or not items:
             raise ConfigError(f"{where}.{name}: must be a non-empty list of conditions")
-        children = tuple(parse_condition(c, where=f"{where}.{name}[{i}]", thresholds=thresholds)
+        children = tuple(parse_condition(c, where=f"{where}.{name}[{i}]", thresholds=thresholds,
+                                         calibrations=calibrations)
                          for i, c in enumerate(items))
         return All(children) if name == "all" else AnyOf(children)
     if keys == {"not"}:
-        return Not(parse_condition(raw["not"], where=f"{where}.not", thresholds=thresholds))
+        return Not(parse_condition(raw["not"], where=f"{where}.not", thresholds=thresholds,
+                                   calibrations=calibrations))
     if keys == {"finding"}:
         code = raw["finding"]
         if not isinstance(code, str) or not code:
@@ -433,7 +540,7 @@ def parse_condition(raw: Any, *, where: str, thresholds: Mapping[str, Any]) -> N
             raise ConfigError(f"{where}.on_treadmill: must be true or false")
         return TreadmillCond(raw["on_treadmill"])
     if "metric" in keys:
-        _only(raw, {"metric", "op", "threshold", "stat", "view", "q1", "flag_side"}, where)
+        _only(raw, {"metric", "op", "threshold", "stat", "view", "q1", "flag_side", "calibration"}, where)
         metric = raw["metric"]
         if metric not in KNOWN_METRICS:
             raise ConfigError(f"{where}.metric: unknown metric {metric!r}",
@@ -447,8 +554,16 @@ def parse_condition(raw: Any, *, where: str, thresholds: Mapping[str, Any]) -> N
         flag_side = raw.get("flag_side", "lower")
         if flag_side not in ("lower", "higher"):
             raise ConfigError(f"{where}.flag_side: must be lower or higher")
+        cal_name = raw.get("calibration")
+        cal = None
+        if cal_name is not None:
+            cal = (calibrations or {}).get(cal_name) if isinstance(cal_name, str) else None
+            if cal is None:
+                raise ConfigError(f"{where}.calibration: {cal_name!r} is not defined under 'calibrations'",
+                                  hint=f"known: {', '.join(sorted(calibrations or {})) or 'none'}")
         return MetricCond(metric=metric, op=_op(raw, where), threshold=_thr(raw, "threshold", where, thresholds),
-                          stat=stat, view=_view(raw, where), q1=q1, flag_side=flag_side)
+                          stat=stat, view=_view(raw, where), q1=q1, flag_side=flag_side,
+                          calibration=cal_name, calibration_output=cal.output_name if cal is not None else None)
     if "strides" in keys:
         _only(raw, {"strides", "op", "threshold", "min_fraction", "view"}, where)
         column = raw["strides"]

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from backtorun.findings.conditions import SKIP, Context, Evidence, Result, Tri
 from backtorun.findings.result import FindingsResult, PatternResult, RuleOutcome
 from backtorun.findings.ruleset import Rule, RuleSet, load_rules
+from backtorun.findings.symptom_match import check_symptom_match, watch_dynamics_at_speed, with_watch_values
 from backtorun.types import Finding, GaitAnalysis, RedFlagScreen
 
 log = logging.getLogger(__name__)
@@ -33,14 +34,17 @@ def evaluate_findings(
     red_flags: RedFlagScreen | None = None,
     other_findings: Sequence[Finding] = (),
     rules_path: Path | None = None,
-    rules: RuleSet | None = None,
+    intake: Any = None,
+    training: Any = None,
 ) -> FindingsResult:
     """Evaluate every rule and return the detected findings, the named patterns and all rule outcomes.
 
-    ``rules_path`` is a clinic YAML file merged over the packaged defaults (ConfigError when invalid);
-    ``rules`` passes an already loaded rule set instead (both given → ``rules`` wins).
+    ``rules_path`` is a clinic YAML file merged over the packaged defaults (ConfigError when invalid). With ``intake``, the
+    pain-onset speed, incline and minute are compared with the video (``symptom_match``); with ``training`` (a
+    TrainingAssessment or its ``running_dynamics_summary()`` mapping), watch cadence and vertical oscillation at
+    the usual pace are added to the bouncing and cadence findings.
     """
-    ruleset = rules if rules is not None else load_rules(rules_path)
+    ruleset = load_rules(rules_path)
     views: dict[str, GaitAnalysis | None] = {"side": side, "rear": rear}
     primary = side if side is not None else rear
     speed = primary.speed_mps if primary is not None else None
@@ -52,7 +56,8 @@ def evaluate_findings(
     for rule in ruleset.rules:
         thresholds = _thresholds(rule, on_treadmill)
         ctx = Context(views=views, thresholds=thresholds, finding_states=states, quality=ruleset.quality,
-                      default_view=rule.view, speed_mps=speed, on_treadmill=on_treadmill)
+                      default_view=rule.view, speed_mps=speed, on_treadmill=on_treadmill,
+                      calibrations=ruleset.calibrations)
         res = rule.when.evaluate(ctx)
         state: Tri = None if res.state == SKIP else res.state
         if res.state == SKIP:
@@ -64,6 +69,17 @@ def evaluate_findings(
         if state is True:
             gait_findings.append(_finding(rule, res, ctx, views, values, thr))
 
+    match_cfg = ruleset.symptom_match
+    watch = None
+    if match_cfg is not None:
+        watch = watch_dynamics_at_speed(_dynamics(training), None, match_cfg.watch_speed_tolerance_kmh)
+        gait_findings = with_watch_values(gait_findings, watch, match_cfg.watch_applies_to)
+    if match_cfg is not None and intake is not None:
+        match = check_symptom_match(primary, intake, match_cfg, watch)
+        outcomes.append(RuleOutcome(match_cfg.code, match_cfg.title, match.status, dict(match.values), {},
+                                    match.reasons if match.status != "detected" else ()))
+        if match.finding is not None:
+            gait_findings.append(match.finding)
     merged = _merge_other(other_findings, ruleset, states, outcomes)
     flag_findings = _red_flag_findings(red_flags, ruleset)
     patterns = [_pattern(p, ruleset, states, outcomes) for p in ruleset.patterns]
@@ -78,6 +94,16 @@ def evaluate_findings(
 
 
 # ---------------------------------------------------------------------------------------------------------
+
+
+def _dynamics(training: Any) -> Any:
+    """Watch running dynamics of a TrainingAssessment (or an already summarised mapping); None without."""
+    if training is None:
+        return None
+    if isinstance(training, dict):
+        return training.get("running_dynamics", training)
+    summary = getattr(training, "running_dynamics_summary", None)
+    return summary() if callable(summary) else None
 
 
 def _thresholds(rule: Rule, on_treadmill: bool | None) -> dict[str, float | None]:
@@ -184,12 +210,16 @@ def _red_flag_findings(screen: RedFlagScreen | None, ruleset: RuleSet) -> list[F
     out = []
     for hit in screen.hits:
         code = "RED_FLAG_" + hit.code.removeprefix("RF-").replace("-", "_").upper()
-        title = ruleset.red_flag_titles.get(hit.code, f"Red flag {hit.code}")
+        title = hit.title or ruleset.red_flag_titles.get(hit.code) or f"Red flag {hit.code}"
+        cleared = f" Clearance: {hit.clearance.describe()}." if hit.clearance is not None else ""
         out.append(Finding(
-            code=code, title=title, text=f"{hit.reason.rstrip('.')}. Action: {hit.action.rstrip('.')}.", domain="red_flag",
-            severity="referral", values={"level": hit.level}, threshold={},
-            evidence_grade=hit.evidence_grade, sources=tuple(hit.sources),
-            plain_text=f"Some of your answers need a doctor's check before any running programme: {hit.action}.",
+            code=code, title=title, text=f"{hit.reason.rstrip('.')}. Action: {hit.action.rstrip('.')}.{cleared}",
+            domain="red_flag", severity="referral" if hit.withholds_plan else "info",
+            values={"level": hit.level, "withholds_plan": hit.withholds_plan, "cleared": hit.clearance is not None},
+            threshold={}, evidence_grade=hit.evidence_grade, sources=tuple(hit.sources),
+            plain_text=(f"Some of your answers need a doctor's check before any running programme: {hit.action}."
+                        if hit.withholds_plan else "Your clinician has looked at one of your answers and will "
+                        "tell you if anything more is needed."),
             recommendations=(),
         ))
     if screen.yellow_flags:

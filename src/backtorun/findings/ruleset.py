@@ -9,6 +9,7 @@ threshold or reference to an unknown rule raises :class:`~backtorun.errors.Confi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,8 @@ from typing import Any, Mapping
 import yaml
 
 from backtorun.errors import ConfigError
-from backtorun.findings.conditions import Node, QualityConfig, VIEWS, parse_condition
+from backtorun.findings.symptom_match import SymptomMatchConfig, parse_symptom_match
+from backtorun.findings.conditions import Calibration, MetricCond, Node, QualityConfig, VIEWS, parse_condition
 
 SEVERITIES = ("info", "mild", "moderate", "marked")
 RECOMMENDATION_CODES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8")
@@ -27,7 +29,7 @@ _RULE_KEYS = {"title", "domain", "view", "thresholds", "treadmill_offsets", "whe
               "evidence_grade", "sources", "recommendations", "text", "plain_text", "conflicting_evidence",
               "experimental"}
 _PATTERN_KEYS = {"title", "when", "evidence_from", "text", "plain_text"}
-_TOP_KEYS = {"version", "quality", "rules", "merged", "red_flags", "patterns"}
+_TOP_KEYS = {"version", "quality", "calibrations", "symptom_match", "rules", "merged", "red_flags", "patterns"}
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,40 @@ class RuleSet:
     patterns: tuple[PatternRule, ...]
     sources: tuple[str, ...]  # files the rule set came from
     declared_order: tuple[str, ...] = ()  # rule codes in the order written in the file (for display)
+    calibrations: Mapping[str, Calibration] = dataclasses.field(default_factory=dict)
+    symptom_match: SymptomMatchConfig | None = None
 
     def rule(self, code: str) -> Rule:
         for r in self.rules:
             if r.code == code:
                 return r
         raise KeyError(code)
+
+    def problem_directions(self) -> dict[str, str]:
+        """Metric → which side of typical the gait rules treat as a problem: "low", "high" or "both".
+
+        From every metric condition on a value (not a side difference): ``<``/``<=`` → low, ``>``/``>=`` → high.
+        A value on the other side is favourable and must not be shown as a problem (issue #13); a metric absent
+        here is judged by no rule.
+        """
+        out: dict[str, str] = {}
+        for r in self.rules:
+            for node in _metric_nodes(r.when) + [n for e in r.escalate for n in _metric_nodes(e.when)]:
+                if node.stat in ("side_diff", "asymmetry"):
+                    continue
+                d = "low" if node.op in ("<", "<=") else "high"
+                out[node.metric] = d if out.get(node.metric, d) == d else "both"
+        return out
+
+
+def _metric_nodes(node: Node) -> list[MetricCond]:
+    if isinstance(node, MetricCond):
+        return [node]
+    children = getattr(node, "children", None)
+    if children is not None:
+        return [m for c in children for m in _metric_nodes(c)]
+    child = getattr(node, "child", None)
+    return _metric_nodes(child) if child is not None else []
 
 
 def default_rules_text() -> str:
@@ -153,10 +183,11 @@ def parse_ruleset(doc: Mapping[str, Any], *, sources: tuple[str, ...] = ()) -> R
     """Validate a merged rules document and build the :class:`RuleSet`."""
     _no_extra(doc, _TOP_KEYS, "top level")
     quality = _quality(doc.get("quality"))
+    calibrations = _calibrations(doc.get("calibrations"))
     raw_rules = doc.get("rules")
     if not isinstance(raw_rules, Mapping) or not raw_rules:
         raise ConfigError("'rules' must be a non-empty mapping of rule code: rule")
-    rules = [_rule(code, raw) for code, raw in raw_rules.items() if raw is not None]
+    rules = [_rule(code, raw, calibrations) for code, raw in raw_rules.items() if raw is not None]
     codes = {r.code for r in rules}
     for r in rules:
         for ref in _refs(r):
@@ -208,13 +239,15 @@ def parse_ruleset(doc: Mapping[str, Any], *, sources: tuple[str, ...] = ()) -> R
         patterns=tuple(patterns),
         sources=sources,
         declared_order=tuple(r.code for r in rules),
+        calibrations=calibrations,
+        symptom_match=parse_symptom_match(doc.get("symptom_match")),
     )
 
 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _rule(code: Any, raw: Any) -> Rule:
+def _rule(code: Any, raw: Any, calibrations: Mapping[str, Calibration]) -> Rule:
     where = f"rules.{code}"
     if not isinstance(code, str) or not code.replace("_", "").isalnum():
         raise ConfigError(f"rule code {code!r} must be letters, digits and underscores")
@@ -236,7 +269,7 @@ def _rule(code: Any, raw: Any) -> Rule:
         offsets[str(k)] = 0.0 if num is None else num
     if "when" not in raw:
         raise ConfigError(f"{where}: missing 'when' condition")
-    when = parse_condition(raw["when"], where=f"{where}.when", thresholds=thresholds)
+    when = parse_condition(raw["when"], where=f"{where}.when", thresholds=thresholds, calibrations=calibrations)
     severity = raw.get("severity", "mild")
     if severity not in SEVERITIES:
         raise ConfigError(f"{where}.severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
@@ -248,7 +281,7 @@ def _rule(code: Any, raw: Any) -> Rule:
         if e.get("severity") not in SEVERITIES:
             raise ConfigError(f"{where}.escalate[{i}].severity: must be one of {', '.join(SEVERITIES)}")
         escalate.append(Escalation(e["severity"], parse_condition(e.get("when"), where=f"{where}.escalate[{i}].when",
-                                                                  thresholds=thresholds)))
+                                                                  thresholds=thresholds, calibrations=calibrations)))
     view = raw.get("view", "side")
     if view not in VIEWS:
         raise ConfigError(f"{where}.view: must be side or rear")
@@ -305,7 +338,7 @@ def _quality(raw: Any) -> QualityConfig:
         raise ConfigError("'quality' must be a mapping")
     keys = {"q1_error_deg", "q1_confidence_factor", "flag_confidence_factor", "min_strides",
             "few_strides_confidence_factor", "speed_unknown_confidence_factor", "min_confidence"}
-    _no_extra(raw, keys, "quality")
+    _no_extra(raw, keys | {"q1_mode", "min_side_confidence"}, "quality")
     missing = keys - set(raw)
     if missing:
         raise ConfigError(f"quality: missing {sorted(missing)}")
@@ -336,7 +369,53 @@ def _quality(raw: Any) -> QualityConfig:
         few_strides_confidence_factor=num("few_strides_confidence_factor", 0, 1),
         speed_unknown_confidence_factor=num("speed_unknown_confidence_factor", 0, 1),
         min_confidence=num("min_confidence", 0, 1),
+        q1_mode=_q1_mode(raw.get("q1_mode", "exclude")),
+        min_side_confidence=num("min_side_confidence", 0, 1) if "min_side_confidence" in raw else 0.0,
     )
+
+
+def _q1_mode(v: Any) -> str:
+    if v not in ("exclude", "reduce_confidence"):
+        raise ConfigError(f"quality.q1_mode: {v!r} is not one of exclude, reduce_confidence")
+    return str(v)
+
+
+def _calibrations(raw: Any) -> dict[str, Calibration]:
+    """``calibrations:`` name → {label, output_name, offset_name, offset_by_speed: [[speed_mps, offset], …],
+    speed_unknown: min|max|mean, source}."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("calibrations: must be a mapping of name: calibration")
+    out: dict[str, Calibration] = {}
+    for name, c in raw.items():
+        where = f"calibrations.{name}"
+        if not isinstance(c, Mapping):
+            raise ConfigError(f"{where}: must be a mapping")
+        _no_extra(c, {"label", "output_name", "offset_name", "offset_by_speed", "speed_unknown", "source"}, where)
+        pts_raw = c.get("offset_by_speed")
+        if not isinstance(pts_raw, list) or not pts_raw:
+            raise ConfigError(f"{where}.offset_by_speed: must be a non-empty list of [speed_mps, offset] pairs")
+        pts = []
+        for i, pair in enumerate(pts_raw):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ConfigError(f"{where}.offset_by_speed[{i}]: must be a pair [speed_mps, offset]")
+            v = _number_or_null(pair[0], f"{where}.offset_by_speed[{i}][0]")
+            o = _number_or_null(pair[1], f"{where}.offset_by_speed[{i}][1]")
+            if v is None or o is None or v <= 0:
+                raise ConfigError(f"{where}.offset_by_speed[{i}]: speed must be > 0 and both numbers given")
+            pts.append((v, o))
+        pts.sort()
+        if len({v for v, _ in pts}) != len(pts):
+            raise ConfigError(f"{where}.offset_by_speed: each speed may appear only once")
+        unknown = c.get("speed_unknown", "min")
+        if unknown not in ("min", "max", "mean"):
+            raise ConfigError(f"{where}.speed_unknown: must be min, max or mean")
+        out[str(name)] = Calibration(name=str(name), label=_str(c, "label", where),
+                                     output_name=_str(c, "output_name", where),
+                                     offset_name=_str(c, "offset_name", where), offset_by_speed=tuple(pts),
+                                     speed_unknown=unknown, source=_str(c, "source", where))
+    return out
 
 
 def _no_extra(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:

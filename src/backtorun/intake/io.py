@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -11,6 +12,7 @@ from typing import Any, Mapping, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from backtorun.config_files import describe_non_text
 from backtorun.errors import BadIntake
 from backtorun.intake.model import Intake
 
@@ -78,9 +80,15 @@ def read_mapping(path: str | Path, error: type[Exception]) -> Mapping[str, Any]:
     if p.stat().st_size > MAX_INTAKE_BYTES:
         raise error(f"{p}: file is larger than {MAX_INTAKE_BYTES // 1000} kB", hint="is this the right file?")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{p}: cannot read as UTF-8 text ({exc.__class__.__name__})", hint="save the file as UTF-8 YAML or JSON") from exc
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise error(f"{p}: cannot read ({exc.strerror or exc.__class__.__name__})",
+                    hint="check the file's permissions") from exc
+    kind = describe_non_text(raw)
+    if kind is not None:
+        raise error(f"{p} is {kind}, not a YAML or JSON text file",
+                    hint="save it as UTF-8 YAML or JSON text (in a text editor: Save as, encoding UTF-8)")
+    text = raw.decode("utf-8-sig")
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
@@ -113,6 +121,7 @@ def load_intake(path: str | Path) -> Intake:
 
 
 _LIST_FIELDS = {"aggravating", "easing", "prior_running_injuries", "medications"}
+_CODE_LIST_FIELDS = {"flags"}  # clearance.<i>.flags: rule codes separated by commas, spaces or lines
 
 
 def intake_from_form(form: Mapping[str, Any]) -> Intake:
@@ -120,7 +129,8 @@ def intake_from_form(form: Mapping[str, Any]) -> Intake:
 
     Keys use dots for nesting (``pain.now``, ``red_flags.saddle_numbness``); empty strings are treated as not
     given; checkbox values "on"/"true"/"1" are true; list fields (aggravating, easing, prior_running_injuries,
-    medications) accept one item per line or a list; PSFS rows use ``instruments.psfs.<i>.activity/score``.
+    medications) accept one item per line or a list; PSFS rows use ``instruments.psfs.<i>.activity/score``;
+    clearance rows use ``clearance.<i>.who/when/why/flags`` (flags: rule codes separated by commas).
     Raises :class:`BadIntake` with the field path of the first problem.
     """
     nested: dict[str, Any] = {}
@@ -136,6 +146,8 @@ def intake_from_form(form: Mapping[str, Any]) -> Intake:
         leaf = key.rsplit(".", 1)[-1]
         if leaf in _LIST_FIELDS and isinstance(value, str):
             value = [v.strip() for v in value.splitlines() if v.strip()]
+        elif leaf in _CODE_LIST_FIELDS and isinstance(value, str):
+            value = [v for v in re.split(r"[\s,;]+", value) if v]
         parts = key.split(".")
         cur: dict[str, Any] = nested
         for part in parts[:-1]:
@@ -143,6 +155,13 @@ def intake_from_form(form: Mapping[str, Any]) -> Intake:
         cur[parts[-1]] = value
     psfs = nested.get("instruments", {}).get("psfs")
     if isinstance(psfs, dict):
-        rows = [psfs[k] for k in sorted(psfs, key=lambda k: int(k) if str(k).isdigit() else 0)]
-        nested["instruments"]["psfs"] = [r for r in rows if isinstance(r, dict) and r.get("activity")]
+        nested["instruments"]["psfs"] = [r for r in _rows(psfs) if r.get("activity")]
+    if isinstance(nested.get("clearance"), dict):
+        nested["clearance"] = [r for r in _rows(nested["clearance"]) if r]
     return parse_intake(nested, source="form")
+
+
+def _rows(indexed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Form rows ``{"0": {...}, "1": {...}}`` as a list in index order (non-mapping entries dropped)."""
+    keys = sorted(indexed, key=lambda k: int(k) if str(k).isdigit() else 0)
+    return [indexed[k] for k in keys if isinstance(indexed[k], dict)]

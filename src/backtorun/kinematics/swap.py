@@ -37,8 +37,9 @@ def _dist(a: np.ndarray, b: np.ndarray, cap: float) -> float:
     return float(d.sum()) if d.size else 0.0
 
 
-def leg_length_px(pose: PoseSeries) -> float:
-    """Median hip-to-ankle distance over frames and sides, in pixels (a body-size yardstick)."""
+def hip_ankle_distance_px(pose: PoseSeries) -> float:
+    """Median straight hip-to-ankle distance over frames and sides, in pixels (a body-size yardstick for the swap
+    costs; not :func:`backtorun.kinematics.scale.leg_length_px`, the thigh + shank length of the scale)."""
     d = np.concatenate([
         np.linalg.norm(pose.xy[:, L_HIP] - pose.xy[:, L_ANKLE], axis=1),
         np.linalg.norm(pose.xy[:, R_HIP] - pose.xy[:, R_ANKLE], axis=1),
@@ -58,7 +59,7 @@ def find_leg_swaps(pose: PoseSeries, *, swap_cost_px: float | None = None, cap_l
     n = pose.n_frames
     if n < 3:
         return np.zeros(n, dtype=bool)
-    leg = leg_length_px(pose)
+    leg = hip_ankle_distance_px(pose)
     if not np.isfinite(leg) or leg <= 0:
         return np.zeros(n, dtype=bool)
     lam = swap_cost_px if swap_cost_px is not None else lam_leg * leg

@@ -7,7 +7,7 @@ Every function takes a :class:`StrideContext` (the signals of one recording, com
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,34 +28,40 @@ class Stride:
 
 @dataclass(frozen=True, eq=False)
 class StrideContext:
-    """Signals of one recording, computed once (angles from the filtered pose, per §1.5)."""
+    """Signals of one recording, computed once (angles from the filtered pose, per §1.5).
+
+    Built from the pose and the recording's facts (a parameter object: ``StrideContext(pose, view=…, …)``); the
+    time axis and the angle signals are derived in ``__post_init__``."""
 
     pose: PoseSeries
-    time_s: np.ndarray
     view: str
     forward: int
     metres_per_px: float | None
     leg_length_px: float
     speed_mps: float | None
     hip_extension_window_s: float
-    trunk: np.ndarray
-    thigh: dict[str, np.ndarray]
-    knee: dict[str, np.ndarray]
-    shank: dict[str, np.ndarray]
-    hip_y: np.ndarray
+    #: Hip-line obliquity of a standing trial (°, + right hip lower) subtracted from pelvic drop; None → the
+    #: clip's mean obliquity is subtracted instead (M11 "subtract a standing-frame offset").
+    standing_pelvic_obliquity_deg: float | None = None
+    time_s: np.ndarray = field(init=False)
+    trunk: np.ndarray = field(init=False)
+    thigh: dict[str, np.ndarray] = field(init=False)
+    knee: dict[str, np.ndarray] = field(init=False)
+    shank: dict[str, np.ndarray] = field(init=False)
+    hip_y: np.ndarray = field(init=False)
 
-    @classmethod
-    def build(cls, pose: PoseSeries, *, view: str, forward: int, metres_per_px: float | None, leg_length_px: float,
-              speed_mps: float | None, hip_extension_window_s: float) -> "StrideContext":
-        return cls(
-            pose=pose, time_s=pose.time_s, view=view, forward=forward, metres_per_px=metres_per_px,
-            leg_length_px=leg_length_px, speed_mps=speed_mps, hip_extension_window_s=hip_extension_window_s,
-            trunk=angles.trunk_lean_deg(pose, forward),
-            thigh={s: angles.thigh_angle_deg(pose, s, forward) for s in ("L", "R")},
-            knee={s: angles.knee_flexion_deg(pose, s) for s in ("L", "R")},
-            shank={s: angles.shank_angle_deg(pose, s, forward) for s in ("L", "R")},
-            hip_y=angles.hip_mid(pose)[:, 1],
-        )
+    def __post_init__(self) -> None:
+        pose, forward = self.pose, self.forward
+        derived = {
+            "time_s": pose.time_s,
+            "trunk": angles.trunk_lean_deg(pose, forward),
+            "thigh": {s: angles.thigh_angle_deg(pose, s, forward) for s in ("L", "R")},
+            "knee": {s: angles.knee_flexion_deg(pose, s) for s in ("L", "R")},
+            "shank": {s: angles.shank_angle_deg(pose, s, forward) for s in ("L", "R")},
+            "hip_y": angles.hip_mid(pose)[:, 1],
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: derived once here
 
 
 def _dt_ms(c: StrideContext, a: int | None, b: int | None) -> float:
@@ -217,14 +223,25 @@ def knee_flexion_peak_stance_deg(c: StrideContext, s: Stride) -> float:
 
 def pelvic_drop_deg(c: StrideContext, s: Stride) -> float:
     """M11 contralateral pelvic drop (°): peak, between IC and mid-stance of the stance leg, of the hip-line angle to
-    horizontal signed + when the swing-side hip is lower. Landmarks hips 23/24. No standing offset is subtracted
-    (none recorded); BlazePose hips are joint-centre estimates, lab values do not transfer. [23][24][18]"""
+    horizontal signed + when the swing-side hip is lower, relative to the runner's resting hip line: the standing
+    trial's obliquity when given, else the clip's mean obliquity (a constant tilt — camera roll, landmark bias,
+    leg-length difference — would otherwise add to one side's drop and subtract from the other's, issue #13).
+    Landmarks hips 23/24. BlazePose hips are joint-centre estimates, lab values do not transfer. [23][24][18]"""
     if s.to is None:
         return float("nan")
-    obl = angles.pelvic_obliquity_deg(c.pose, c.view)  # + right hip lower
+    obl = angles.pelvic_obliquity_deg(c.pose, c.view) - pelvic_obliquity_offset_deg(c)  # + right hip lower
     sign = 1.0 if s.side == "L" else -1.0  # stance L → swing R
     mid = s.ic + max(1, (s.to - s.ic) // 2)
     return _nanmax(sign * obl[s.ic:mid + 1])
+
+
+def pelvic_obliquity_offset_deg(c: StrideContext) -> float:
+    """Resting hip-line obliquity (°, + right hip lower): the standing trial's when given, else the mean over the
+    clip (NaN frames ignored; 0 when no frame has both hips)."""
+    if c.standing_pelvic_obliquity_deg is not None and np.isfinite(c.standing_pelvic_obliquity_deg):
+        return float(c.standing_pelvic_obliquity_deg)
+    obl = angles.pelvic_obliquity_deg(c.pose, c.view)
+    return float(np.nanmean(obl)) if np.isfinite(obl).any() else 0.0
 
 
 def lateral_trunk_lean_deg(c: StrideContext, s: Stride) -> float:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from backtorun import conventions as cv
 from backtorun.types import GaitEvents, MetricSummary, SideSummary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from backtorun.metrics.symmetry import SymmetryAssessment
 
 #: Temporal metrics: asymmetry as symmetry index SI = 100·(R − L)/((R + L)/2) (§3 M15).
 TEMPORAL = {cv.CADENCE_SPM, cv.STEP_TIME_MS, cv.STRIDE_TIME_MS, cv.CONTACT_TIME_MS, cv.FLIGHT_TIME_MS,
@@ -82,9 +86,13 @@ def _cadence_from_steps(steps: pd.DataFrame) -> tuple[float, float, int, dict[st
     return 60000.0 / float(st.mean()), sd, int(st.size), by_side
 
 
-def summarize(table: pd.DataFrame, metrics: list[str], *, frame_ms: float,
-              events: GaitEvents | None = None) -> dict[str, MetricSummary]:
+def summarize(table: pd.DataFrame, metrics: list[str], *, frame_ms: float, events: GaitEvents | None = None,
+              symmetry: "SymmetryAssessment | None" = None) -> dict[str, MetricSummary]:
     """One MetricSummary per metric over the valid rows. Cadence mean = 60 / mean(step time) (§3 M1).
+
+    With ``symmetry`` (:mod:`backtorun.metrics.symmetry`), each side carries its leg's confidence, and when left and
+    right cannot be compared (a leg measured with low confidence, or the far-leg timing artefact) every metric's
+    ``asymmetry`` is None with ``asymmetry_note`` saying why; means and per-side values are unchanged.
 
     With ``events``, cadence and step time come from all detected ICs in time order
     (:func:`step_times_from_events`: every step between alternating feet, outlier steps dropped), not only from the
@@ -151,6 +159,20 @@ def summarize(table: pd.DataFrame, metrics: list[str], *, frame_ms: float,
         cvp = 100.0 * sd / abs(mean) if (n > 1 and np.isfinite(sd) and mean) else float("nan")
         out[name] = MetricSummary(metric=name, mean=mean, sd=sd, cv_pct=cvp, n=n, by_side=by_side,
                                   uncertainty=unc, asymmetry=asym)
+    return with_symmetry(out, symmetry) if symmetry is not None else out
+
+
+def with_symmetry(summary: Mapping[str, MetricSummary],
+                  symmetry: "SymmetryAssessment") -> dict[str, MetricSummary]:
+    """``summary`` with each side's leg confidence, and every asymmetry withheld ("not assessable") when
+    ``symmetry`` says left and right cannot be compared."""
+    out = {}
+    for name, ms in summary.items():
+        by_side = {s: replace(b, confidence=symmetry.confidence(s)) for s, b in ms.by_side.items()}
+        if symmetry.assessable:
+            out[name] = replace(ms, by_side=by_side)
+        else:
+            out[name] = replace(ms, by_side=by_side, asymmetry=None, asymmetry_note=symmetry.reason)
     return out
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 
 from backtorun import conventions as cv
 from backtorun.metrics import stride as m
+from backtorun.metrics.symmetry import SymmetryAssessment, assess_symmetry
+from backtorun.settings import StrideSettings
 from backtorun.types import GaitEvents
+
+if TYPE_CHECKING:  # pragma: no cover
+    from backtorun.kinematics import Kinematics
 
 MetricFn = Callable[[m.StrideContext, m.Stride], float]
 
@@ -31,7 +36,7 @@ REAR_VIEW_FUNCTIONS: dict[str, MetricFn] = {
 }
 
 BASE_COLUMNS = ["side", "leg", "start_frame", "end_frame", "start_time_s", "ic_confidence", "to_confidence", "valid",
-                "quality_flags"]
+                "quality_flags", "leg_confidence"]
 
 
 def functions_for(view: str) -> dict[str, MetricFn]:
@@ -59,15 +64,53 @@ def build_strides(events: GaitEvents, frame_to_row: Callable[[int], int]) -> lis
     return out
 
 
+class StrideTableBuilder:
+    """Stride stage: (prepared pose, events) → StrideTable. Reads ``settings.strides`` (its only reader):
+    the hip-extension search window of the stride context, the validity rule of :func:`stride_table`, and the
+    per-leg confidence and asymmetry guard of :meth:`assess` (:mod:`backtorun.metrics.symmetry`)."""
+
+    def __init__(self, settings: StrideSettings | None = None) -> None:
+        self.settings = settings or StrideSettings()
+
+    def assess(self, kin: "Kinematics", events: GaitEvents, *,
+               frame_to_row: Callable[[int], int]) -> SymmetryAssessment:
+        """Per-leg confidence and whether left/right asymmetry is assessable (side view only: the rear view sees
+        both feet alike, and its asymmetry stays as measured)."""
+        if kin.view != "side":
+            return SymmetryAssessment()
+        return assess_symmetry(kin.pose, kin.events_pose, events, forward=kin.forward,
+                               leg_length_px=kin.leg_length_px, near_side=kin.near.side if kin.near else None,
+                               fs_hz=kin.fs_hz, settings=self.settings, frame_to_row=frame_to_row)
+
+    def build(self, kin: "Kinematics", events: GaitEvents, *, speed_mps: float | None,
+              frame_to_row: Callable[[int], int], symmetry: SymmetryAssessment | None = None) -> pd.DataFrame:
+        """The StrideTable of ``events`` measured on ``kin.angles_pose``; ``leg_confidence`` per row from
+        ``symmetry`` (computed with :meth:`assess` when not given)."""
+        ctx = m.StrideContext(kin.angles_pose, view=kin.view, forward=kin.forward,
+                                    metres_per_px=kin.scale.metres_per_px, leg_length_px=kin.leg_length_px,
+                                    speed_mps=speed_mps, hip_extension_window_s=self.settings.hip_extension_window_s)
+        table = stride_table(ctx, events, frame_to_row=frame_to_row, validity=self.settings)
+        if symmetry is None:
+            symmetry = self.assess(kin, events, frame_to_row=frame_to_row)
+        if not table.empty:
+            conf = {s: symmetry.confidence(s) for s in ("L", "R")}
+            table["leg_confidence"] = [np.nan if conf.get(s) is None else float(conf[s])  # type: ignore[arg-type]
+                                       for s in table["side"]]
+        return table
+
+
 def stride_table(ctx: m.StrideContext, events: GaitEvents, *, frame_to_row: Callable[[int], int],
-                 max_step_deviation: float = 0.4, min_confidence: float = 0.3) -> pd.DataFrame:
+                 validity: StrideSettings) -> pd.DataFrame:
     """StrideTable with unit-suffixed metric columns of the view (conventions.SIDE/REAR_VIEW_METRICS).
 
     A row is valid when its stride has a TO and a contralateral IC, both stride time and step time lie within
-    ±``max_step_deviation`` of the clip's medians, and the IC confidence ≥ ``min_confidence``. ``quality_flags``
+    ±``validity.max_step_deviation`` of the clip's medians, and the IC confidence ≥ ``validity.min_confidence``.
+    ``quality_flags``
     lists why a row is invalid or weak (";"-separated codes: missing_to, missing_contra_ic, irregular_stride,
-    low_confidence, far_leg).
+    low_confidence, far_leg). ``leg_confidence`` (the row's leg's measurement confidence) is NaN here and filled by
+    :meth:`StrideTableBuilder.build`.
     """
+    max_step_deviation, min_confidence = validity.max_step_deviation, validity.min_confidence
     fns = functions_for(ctx.view)
     rows = []
     for st, meta in build_strides(events, frame_to_row):

@@ -11,11 +11,11 @@ from backtorun.plan.builder import PLAN_SCHEMA, Exercise, Plan, Recommendation, 
 from backtorun.plan.cadence import CadencePlan, CadenceTarget, cadence_targets
 from backtorun.plan.intake_view import IntakeView, read_intake
 from backtorun.plan.library import Library, default_library, load_library
-from backtorun.plan.metronome import write_metronome_wav
+from backtorun.plan.metronome import write_metronome, write_metronome_wav
 from backtorun.plan.return_to_run import ReturnToRunPlan, WalkRunPhase, build_return_to_run, next_step
 
 __all__ = [
     "PLAN_SCHEMA", "CadencePlan", "CadenceTarget", "Exercise", "IntakeView", "Library", "Plan", "Recommendation",
     "Referral", "ReturnToRunPlan", "WalkRunPhase", "build_plan", "build_return_to_run", "cadence_targets",
-    "default_library", "load_library", "next_step", "read_intake", "write_metronome_wav",
+    "default_library", "load_library", "next_step", "read_intake", "write_metronome", "write_metronome_wav",
 ]

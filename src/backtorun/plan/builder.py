@@ -9,19 +9,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
+from backtorun.errors import InputError
 from backtorun.findings.result import FindingsResult
-from backtorun.plan.cadence import CadencePlan, build_cadence_plan
+from backtorun.findings.symptom_match import watch_dynamics_at_speed
+from backtorun.plan.cadence import CadencePlan, PrescribedCadence, build_cadence_plan, cadence_at_speed
 from backtorun.plan.intake_view import IntakeView, read_intake
+from backtorun.plan.load_pathway import LoadPathway, choose_pathway
 from backtorun.plan.library import ExerciseSpec, Library, RecommendationSpec, default_library, load_library
 from backtorun.plan.return_to_run import ReturnToRunPlan, build_return_to_run
-from backtorun.types import GaitAnalysis, RedFlagScreen, json_safe
+from backtorun.records import from_plain
+from backtorun.types import RED_FLAG_NON_BLOCKING, Finding, GaitAnalysis, RedFlagScreen, json_safe, red_flag_rank
+from backtorun.units import KMH_PER_MPS
 
 PLAN_SCHEMA = "backtorun.plan/1"
-_LEVEL_RANK = {"none": 0, "non_urgent": 1, "urgent": 2, "emergency": 3}
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class Recommendation:
             e["dose"] = src.dose
         return json_safe(d)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Recommendation":
+        """The inverse of :meth:`to_dict` (derived keys ignored; a missing field is an InputError)."""
+        return from_plain(cls, d)
+
 
 @dataclass(frozen=True)
 class Referral:
@@ -86,6 +96,11 @@ class Referral:
     def to_dict(self) -> dict[str, Any]:
         return json_safe(dataclasses.asdict(self))
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Referral":
+        """The inverse of :meth:`to_dict` (derived keys ignored; a missing field is an InputError)."""
+        return from_plain(cls, d)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -97,15 +112,16 @@ class Plan:
     incline_walking: Recommendation | None = None
     cross_training: Recommendation | None = None
     running_outside: str | None = None
-    return_to_run: ReturnToRunPlan | None = None
+    return_to_run: ReturnToRunPlan | None = None  # the walk–run table, only on the walk–run pathway
     pain_rule: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
     library_version: str = ""
     created: str = field(default_factory=lambda: dt.date.today().isoformat())
+    load_pathway: LoadPathway | None = None  # modified running or walk–run, with pain-trend rule and re-test date
 
     @property
     def has_running_plan(self) -> bool:
-        return self.return_to_run is not None
+        return self.return_to_run is not None or self.load_pathway is not None
 
     @property
     def codes(self) -> list[str]:
@@ -124,9 +140,18 @@ class Plan:
             "cross_training": self.cross_training.to_dict() if self.cross_training else None,
             "running_outside": self.running_outside,
             "return_to_run": self.return_to_run.to_dict() if self.return_to_run else None,
+            "load_pathway": self.load_pathway.to_dict() if self.load_pathway else None,
             "pain_rule": self.pain_rule,
             "notes": list(self.notes),
         })
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Plan":
+        """The inverse of :meth:`to_dict` (schema ``backtorun.plan/1``; ``has_running_plan`` is derived)."""
+        if d.get("schema", PLAN_SCHEMA) != PLAN_SCHEMA:
+            raise InputError(f"plan schema {d.get('schema')!r} is not {PLAN_SCHEMA}",
+                             hint="re-run the evaluation with this version")
+        return from_plain(cls, d)
 
 
 def build_plan(
@@ -136,15 +161,20 @@ def build_plan(
     red_flags: RedFlagScreen | None = None,
     intake: Any = None,
     library_path: Path | None = None,
-    letter_date: dt.date | None = None,
+    training: Any = None,
+    today: dt.date | None = None,
 ) -> Plan:
-    """The plan for these findings; a red flag (from ``red_flags`` or ``findings``) gives a referral only."""
+    """The plan for these findings; a red flag (from ``red_flags`` or ``findings``) gives a referral only.
+
+    ``training`` (a TrainingAssessment) supplies the current weekly distance, the longest run, the usual pace and
+    watch cadence at that pace; ``today`` dates the referral letter (default: today) and the re-test (default: the
+    intake's assessment date, else today).
+    """
     lib = load_library(library_path) if library_path is not None else default_library()
     who = read_intake(intake)
     screen = red_flags if red_flags is not None else findings.red_flags
-    flag_findings = [f for f in findings.findings if f.domain == "red_flag"]
-    if (screen is not None and screen.refer) or flag_findings:
-        return Plan(referral=_referral(screen, findings, lib, who, letter_date or dt.date.today()),
+    if _plan_withheld(screen, findings):
+        return Plan(referral=_referral(screen, findings, lib, who, today or dt.date.today()),
                     library_version=lib.version,
                     notes=("A red flag was found: no running plan or exercise programme is issued until a doctor "
                            "has reviewed the runner.",))
@@ -179,12 +209,8 @@ def build_plan(
     measured = _measured_cadence(side, findings)
     cadence = None
     if measured is not None:
-        c = lib.cadence
-        cadence = build_cadence_plan(measured, steps_pct=c.steps_pct, minutes=c.metronome_minutes,
-                                     faded_feedback=c.faded_feedback, retest_weeks=c.retest_weeks,
-                                     retest_tolerance_pct=c.retest_tolerance_pct, indicated="R1" in because,
-                                     speed_mps=side.speed_mps if side is not None else None,
-                                     evidence_grade=c.evidence_grade, sources=c.sources)
+        cadence = _cadence_plan(measured, side.speed_mps if side is not None else None, lib, who, training,
+                                indicated="R1" in because, notes=notes)
     else:
         notes.append("Cadence was not measured, so no step-rate targets are given.")
 
@@ -200,9 +226,17 @@ def build_plan(
     pain = lib.pain_rule.model_dump()
     if who.pain_baseline is not None:
         pain["baseline"] = who.pain_baseline
+    logs = _logs_load(training)
+    pathway = choose_pathway(who, lib, logs_weekly_km=logs.get("weekly_km"),
+                             logs_longest_run_km=logs.get("longest_run_km"),
+                             load_findings=[f for f in findings.findings if f.domain == "load"],
+                             red_flag_codes=[h.code for h in screen.hits] if screen is not None else (), today=today)
+    if screen is not None and screen.hits:
+        notes.append("Red-flag items below the referral level were noted: the clinician confirms the pathway.")
+    walk_run = pathway is None or pathway.code == "walk_run"
     return Plan(recommendations=recs, cadence=cadence, incline_walking=incline, cross_training=cross,
-                running_outside=outside, return_to_run=build_return_to_run(lib), pain_rule=pain, notes=tuple(notes),
-                library_version=lib.version)
+                running_outside=outside, return_to_run=build_return_to_run(lib) if walk_run else None,
+                pain_rule=pain, notes=tuple(notes), library_version=lib.version, load_pathway=pathway)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -226,6 +260,67 @@ def _recommendation(code: str, spec: RecommendationSpec, because: tuple[str, ...
                           indicated=indicated)
 
 
+def _logs_load(training: Any) -> dict[str, Any]:
+    """Current weekly km (median of the last 4 complete weeks: one spike week does not set the base), 30-day
+    longest run, usual run speed and watch dynamics of a TrainingAssessment; {} without one."""
+    if training is None:
+        return {}
+    out: dict[str, Any] = {}
+    weeks = [w for w in getattr(training, "weeks", ()) or () if not getattr(w, "partial", False)]
+    if weeks:
+        out["weekly_km"] = round(float(statistics.median(w.run_km for w in weeks[-4:])), 1)
+    metrics = getattr(training, "metrics", {}) or {}
+    if isinstance(metrics.get("longest_run_30d_km"), (int, float)):
+        out["longest_run_km"] = float(metrics["longest_run_30d_km"])
+    history = getattr(training, "history", None)
+    speeds = [s.speed_mps for s in getattr(history, "runs", ()) or () if s.speed_mps]
+    if speeds:
+        out["usual_speed_mps"] = float(statistics.median(speeds))
+    summary = getattr(training, "running_dynamics_summary", None)
+    if callable(summary):
+        out["dynamics"] = summary()
+    return out
+
+
+def _prescribed_speed(lib: Library, who: IntakeView, logs: dict[str, Any], filmed_mps: float | None
+                      ) -> tuple[float | None, str | None]:
+    """The speed at which the cadence targets are prescribed: the first known of ``cadence.prescribe_at``."""
+    known = {"usual_easy_speed": who.usual_speed_kmh / KMH_PER_MPS if who.usual_speed_kmh else None,
+             "pain_onset_speed": who.onset_speed_kmh / KMH_PER_MPS if who.onset_speed_kmh else None,
+             "logs_usual_speed": logs.get("usual_speed_mps"), "filmed_speed": filmed_mps}
+    for name in lib.cadence.prescribe_at:
+        if known.get(name):
+            return float(known[name]), name  # type: ignore[arg-type]
+    return None, None
+
+
+def _cadence_plan(measured: float, filmed_mps: float | None, lib: Library, who: IntakeView, training: Any, *,
+                  indicated: bool, notes: list[str]) -> CadencePlan:
+    c = lib.cadence
+    logs = _logs_load(training)
+    at, source = _prescribed_speed(lib, who, logs, filmed_mps)
+    preferred, basis = measured, "filmed cadence (same speed)"
+    watch = watch_dynamics_at_speed(logs.get("dynamics"), at, c.watch_speed_tolerance_kmh) if at else None
+    if watch and watch.get("basis") == "the prescribed speed" and watch.get("watch_cadence_spm"):
+        preferred = float(watch["watch_cadence_spm"])
+        basis = f"watch cadence of {watch['watch_runs']} logged run(s) near {at * KMH_PER_MPS:.1f} km/h"  # type: ignore[operator]
+    elif at and filmed_mps and abs(at - filmed_mps) > 1e-6 and c.speed_relation is not None:
+        ratio = max(at, filmed_mps) / min(at, filmed_mps)
+        if ratio <= c.speed_relation.max_ratio:
+            preferred = cadence_at_speed(measured, filmed_mps, at, c.speed_relation.exponent)
+            basis = (f"filmed cadence {measured:.1f} steps/min at {filmed_mps * KMH_PER_MPS:.1f} km/h scaled to "
+                     f"{at * KMH_PER_MPS:.1f} km/h (cadence ∝ speed^{c.speed_relation.exponent:g}, {c.speed_relation.source})")
+        else:
+            notes.append(f"The filmed speed ({filmed_mps * KMH_PER_MPS:.1f} km/h) is too far from the prescribed speed "
+                         f"({at * KMH_PER_MPS:.1f} km/h) to scale the step rate: targets use the filmed cadence.")
+            at, source = filmed_mps, "filmed_speed"
+    elif at and not filmed_mps:
+        notes.append("The belt speed of the video is unknown: step-rate targets use the filmed cadence as if filmed "
+                     "at the prescribed speed.")
+    return build_cadence_plan(measured, c, indicated=indicated, speed_mps=filmed_mps,
+                              prescribed=PrescribedCadence(preferred, at, source, basis))
+
+
 def _measured_cadence(side: GaitAnalysis | None, findings: FindingsResult) -> float | None:
     if side is not None:
         ms = side.summary.get("cadence_spm")
@@ -238,18 +333,31 @@ def _measured_cadence(side: GaitAnalysis | None, findings: FindingsResult) -> fl
     return None
 
 
+def _withholds(f: Finding) -> bool:
+    """A red-flag finding withholds the plan unless it says otherwise (CONSIDER, or cleared by a clinician)."""
+    if "withholds_plan" in f.values:
+        return bool(f.values["withholds_plan"])
+    return str(f.values.get("level", "urgent")) not in RED_FLAG_NON_BLOCKING
+
+
+def _plan_withheld(screen: RedFlagScreen | None, findings: FindingsResult) -> bool:
+    """domain.md §7.3: an uncleared EMERGENCY/URGENT/NON_URGENT flag withholds the plan; CONSIDER never does."""
+    return bool((screen is not None and screen.refer)
+                or any(_withholds(f) for f in findings.findings if f.domain == "red_flag"))
+
+
 def _referral(screen: RedFlagScreen | None, findings: FindingsResult, lib: Library, who: IntakeView,
               date: dt.date) -> Referral:
-    flag_findings = [f for f in findings.findings if f.domain == "red_flag"]
+    flag_findings = [f for f in findings.findings if f.domain == "red_flag" and _withholds(f)]
     if screen is not None and screen.refer:
-        level = screen.level
-        hits = sorted(screen.hits, key=lambda h: -_LEVEL_RANK.get(h.level, 0))
+        level = screen.referral_level
+        hits = sorted(screen.blocking_hits, key=lambda h: -red_flag_rank(h.level))
         reasons = tuple(f"{h.reason} ({h.code})" for h in hits) or ("red-flag screen positive",)
         action = hits[0].action if hits else lib.referral.actions.get(level, lib.referral.actions["urgent"])
         codes = tuple(h.code for h in hits)
     else:
         levels = [str(f.values.get("level", "urgent")) for f in flag_findings]
-        level = max(levels, key=lambda x: _LEVEL_RANK.get(x, 0)) if levels else "urgent"
+        level = max(levels, key=red_flag_rank) if levels else "urgent"
         reasons = tuple(f"{f.title}: {f.text}" for f in flag_findings)
         action = lib.referral.actions.get(level, lib.referral.actions["urgent"])
         codes = tuple(f.code for f in flag_findings)

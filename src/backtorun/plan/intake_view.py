@@ -13,6 +13,9 @@ Facts used:
     treadmill_only  symptoms only on the treadmill              treadmill_only / symptoms_only_on_treadmill /
                                                                pain_only_on_treadmill /
                                                                timing.surfaces == "treadmill_only"
+    weekly_km, weekly_km_max, longest_run_km, usual_speed_kmh      training context (weekly_volume_km, …)
+    onset_minutes, onset_speed_kmh, onset_incline_pct              timing of the pain onset
+    outdoor_pain_free  outdoor runs pain-free (outdoor_runs_pain_free, or surfaces == "treadmill_only")
     extension_sensitive  pain eased by flexion or provoked by extension / downhill
                                                                extension_sensitive / aggravated_by_extension /
                                                                modifiers.directional_preference ==
@@ -95,6 +98,15 @@ class IntakeView:
     pain_during_run: float | None = None
     treadmill_only: bool | None = None
     extension_sensitive: bool | None = None
+    weekly_km: float | None = None
+    weekly_km_max: float | None = None
+    longest_run_km: float | None = None
+    onset_minutes: float | None = None
+    onset_speed_kmh: float | None = None
+    onset_incline_pct: float | None = None
+    usual_speed_kmh: float | None = None
+    outdoor_pain_free: bool | None = None
+    assessment_date: str | None = None
 
 
 def read_intake(intake: Any) -> IntakeView:
@@ -121,7 +133,31 @@ def read_intake(intake: Any) -> IntakeView:
         pain_during_run=_num(_lookup(intake, ("pain_during_run", "nrs_during_run", "during_run")), 0, 10),
         treadmill_only=_treadmill_only(intake),
         extension_sensitive=ext,
+        weekly_km=_num(_lookup(intake, ("weekly_volume_km", "weekly_km")), 0, 400),
+        weekly_km_max=_num(_lookup(intake, ("weekly_volume_km_max",)), 0, 400),
+        longest_run_km=_num(_lookup(intake, ("longest_run_30d_km",)), 0, 250),
+        onset_minutes=_num(_lookup(intake, ("onset_minutes_into_run",)), 0, 600),
+        onset_speed_kmh=_num(_lookup(intake, ("treadmill_speed_kmh_at_onset",)), 0.1, 30),
+        onset_incline_pct=_num(_lookup(intake, ("treadmill_incline_pct_at_onset",)), -10, 40),
+        usual_speed_kmh=_num(_lookup(intake, ("usual_easy_speed_kmh",)), 0.1, 30),
+        outdoor_pain_free=_outdoor_pain_free(intake),
+        assessment_date=_date_text(_lookup(intake, ("assessment_date",))),
     )
+
+
+def _outdoor_pain_free(intake: Any) -> bool | None:
+    flag = _flag(_lookup(intake, ("outdoor_runs_pain_free",)))
+    if flag is not None:
+        return flag
+    only = _treadmill_only(intake)
+    return True if only else None
+
+
+def _date_text(v: Any) -> str | None:
+    if v is None:
+        return None
+    iso = getattr(v, "isoformat", None)
+    return iso() if callable(iso) else (v if isinstance(v, str) else None)
 
 
 def _treadmill_only(intake: Any) -> bool | None:

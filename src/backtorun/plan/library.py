@@ -38,6 +38,18 @@ class PainRuleSpec(_Strict):
         return self
 
 
+class SpeedRelationSpec(_Strict):
+    """Cadence at another speed: c(v2) = c(v1) · (v2 / v1) ** exponent (a power law fitted to two speeds)."""
+
+    exponent: float = Field(ge=0, le=1)
+    max_ratio: float = Field(2.0, gt=1, le=5)  # speeds further apart than this ratio are not extrapolated
+    evidence_grade: str
+    source: str
+
+
+SPEED_SOURCES = ("usual_easy_speed", "pain_onset_speed", "logs_usual_speed", "filmed_speed")
+
+
 class CadenceSpec(_Strict):
     steps_pct: list[float] = Field(min_length=1)
     metronome_minutes: float = Field(gt=0, le=180)
@@ -46,6 +58,61 @@ class CadenceSpec(_Strict):
     faded_feedback: list[str]
     evidence_grade: str
     sources: list[str]
+    speed_relation: Optional[SpeedRelationSpec] = None
+    watch_speed_tolerance_kmh: float = Field(1.0, gt=0, le=10)  # logged runs this near the speed give its cadence
+    metronome_suffix: str = Field(".ogg", pattern=r"^\.(wav|ogg|opus|mp3)$")  # format of the metronome file names
+    prescribe_at: list[str] = Field(default_factory=lambda: list(SPEED_SOURCES), min_length=1)
+
+    @model_validator(mode="after")
+    def _sources(self) -> "CadenceSpec":
+        bad = [x for x in self.prescribe_at if x not in SPEED_SOURCES]
+        if bad:
+            raise ValueError(f"prescribe_at: {bad} not among {', '.join(SPEED_SOURCES)}")
+        return self
+
+
+class PathwayCriteriaSpec(_Strict):
+    """When modified running is chosen instead of walk–run (every criterion must be known and met)."""
+
+    min_weekly_km: float = Field(ge=0, le=400)
+    max_pain_during_run: float = Field(ge=0, le=10)
+    min_pain_free_minutes: float = Field(ge=0, le=600)
+    walk_run_if_red_flags: list[str] = Field(default_factory=list)  # any (cleared or non-blocking) hit → walk–run
+
+
+class ModifiedRunningSpec(_Strict):
+    title: str
+    summary: str
+    treadmill_cap_fraction: float = Field(gt=0, le=1)  # treadmill time cap = fraction × pain-onset minutes
+    treadmill_cap_margin_min: float = Field(ge=0, le=60)  # and at least this many minutes below the onset
+    incline_pct: float = Field(ge=0, le=15)
+    weekly_increase_pct: float = Field(gt=0, le=30)
+    weeks: int = Field(ge=1, le=16)
+    long_run_share_if_unknown: float = Field(gt=0, le=1)  # longest run ≈ share × weekly km when not reported
+    long_run_max_share: float = Field(gt=0, le=1)  # the long run stays at most this share of the week's km
+    load_flag_codes: list[str] = Field(default_factory=list)  # training-load findings that hold the first weeks
+    hold_weeks_after_load_flags: int = Field(0, ge=0, le=8)
+    elements: list[str]
+    evidence_grade: str
+    sources: list[str]
+
+
+class PainTrendSpec(_Strict):
+    """Weekly pain-trend rule: compare this week's worst running pain with last week's."""
+
+    mic_points: float = Field(gt=0, le=10)
+    text: str
+    evidence_grade: str
+    sources: list[str]
+
+
+class LoadManagementSpec(_Strict):
+    criteria: PathwayCriteriaSpec
+    modified_running: ModifiedRunningSpec
+    walk_run_title: str
+    walk_run_summary: str
+    pain_trend: PainTrendSpec
+    retest_weeks: int = Field(ge=1, le=52)
 
 
 class ExerciseSpec(_Strict):
@@ -105,6 +172,7 @@ class Library(_Strict):
     return_to_run: ReturnToRunSpec
     running_outside: str
     referral: ReferralSpec
+    load_management: Optional[LoadManagementSpec] = None
 
     @model_validator(mode="after")
     def _codes(self) -> "Library":

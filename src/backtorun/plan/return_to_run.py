@@ -13,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from backtorun.errors import InputError
 from backtorun.plan.library import Library, PainRuleSpec, default_library
+from backtorun.records import from_plain
 from backtorun.types import json_safe
 from backtorun.units import METRES_PER_MILE
 
@@ -100,6 +101,11 @@ class ReturnToRunPlan:
         for p, src in zip(d["phases"], self.phases):
             p["description"] = src.description
         return json_safe(d)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ReturnToRunPlan":
+        """The inverse of :meth:`to_dict` (derived keys ignored; a missing field is an InputError)."""
+        return from_plain(cls, d)
 
 
 def build_return_to_run(library: Library | None = None) -> ReturnToRunPlan:

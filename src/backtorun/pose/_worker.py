@@ -1,7 +1,7 @@
 """Pose segments in worker *processes* (``estimate_pose(..., parallel="processes")``).
 
 Each worker process decodes its own segment and runs its own BlazePose (with runner tracking and camera motion,
-exactly the code the thread workers run: :func:`backtorun.pose.estimate._run_segment`), then sends back only the
+exactly the code the thread workers run: :func:`backtorun.pose.segment.run_segment`), then sends back only the
 landmark arrays of its segment (≈ 1.6 kB a frame), so memory stays flat with video length.
 
 Processes are started with the "forkserver" method (never a plain fork of a parent that may hold threads, a
@@ -21,6 +21,7 @@ import av  # noqa: F401  - loaded once in the fork server
 import numpy as np  # noqa: F401
 
 from backtorun.pose import _mediapipe  # noqa: F401  - loaded once in the fork server
+from backtorun.pose.segment import SegmentRun, default_estimator, run_segment as _run
 
 #: Frames a worker analyses between two progress messages to the parent.
 PROGRESS_EVERY = 8
@@ -68,13 +69,11 @@ class _QueueProgress:
 def run_segment(path: str, seg: Any, index: Any, prefetch: int, warmup: int, camera_motion: bool,
                 track_runner: bool) -> tuple[Any, str]:
     """Analyse one segment in this worker process; returns (rows, estimator name)."""
-    from backtorun.pose.estimate import _run_segment, default_estimator
-
     est = default_estimator(track_runner=track_runner)
     progress = _QueueProgress()
+    run = SegmentRun(Path(path), index, prefetch=prefetch, warmup=warmup, camera_motion=camera_motion)
     try:
-        rows = _run_segment(Path(path), seg, est, index, progress, prefetch, warmup, _cancel,  # type: ignore[arg-type]
-                            camera_motion)
+        rows = _run(run, seg, est, progress, cancel=_cancel)
     finally:
         progress.flush()
         est.close()

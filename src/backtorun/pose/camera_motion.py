@@ -208,13 +208,14 @@ def panning_summary(pose: PoseSeries) -> dict[str, float]:
 
 
 def is_panning(pose: PoseSeries, *, threshold: float | None = None, min_known_fraction: float = 0.5) -> bool | None:
-    """True when the median background speed exceeds ``threshold`` body heights per second (default: settings
-    ``panning_min_background_speed_body_heights_per_s``, 0.05); None when it cannot be told (no camera motion
-    stored, or motion known in fewer than ``min_known_fraction`` of the frames)."""
+    """True when the median background speed exceeds ``threshold`` body heights per second (default: the default
+    of ``settings.capture.panning_min_background_speed_body_heights_per_s``, 0.05, never the environment); None
+    when it cannot be told (no camera motion stored, or motion known in fewer than ``min_known_fraction`` of the
+    frames)."""
     if threshold is None:
-        from backtorun.settings import AnalysisSettings
+        from backtorun.settings import CaptureSettings
 
-        threshold = AnalysisSettings().panning_min_background_speed_body_heights_per_s
+        threshold = CaptureSettings.model_fields["panning_min_background_speed_body_heights_per_s"].default
     s = panning_summary(pose)
     if not np.isfinite(s["median_speed_body_heights_per_s"]) or s["known_fraction"] < min_known_fraction:
         return None

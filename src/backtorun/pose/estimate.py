@@ -14,6 +14,11 @@ bit-identical to a single sequential run (on mini_run.mp4: heel/toe median diffe
 short clips (each worker process pays ≈ 0.5 s of MediaPipe start-up; the threads already keep both cores busy),
 is 7–17 % faster on a 19-s clip, and needs ≈ 300 MB more, so threads are the default (docs/pose.md, "Speed").
 
+Completeness: each segment's frames are checked against the frame index (each frame once, in order, with its
+container timestamp); a mismatch — e.g. a decoder that drops frames after the seek — makes the whole video run
+again in one sequential pass, and frames still missing then are kept out and flagged (``FRAMES_NOT_DECODED``,
+:mod:`backtorun.capture`) through ``PoseSeries.frames_expected``.
+
 Memory: frames are dropped as soon as their landmarks are taken; only landmarks (≈1.6 kB a frame) are kept.
 
 Camera motion: each worker also measures the background's motion from frame to frame on a small grayscale copy
@@ -28,27 +33,29 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from backtorun.conventions import N_LANDMARKS
 from backtorun.errors import NoRunnerFound, VideoUnreadable
 from backtorun.pose.base import PoseEstimator
-from backtorun.pose.camera_motion import MOTION_SIDE_PX, CameraMotionTracker, runner_box
+from backtorun.pose.segment import FrameSink, Segment, SegmentRun, default_estimator, run_segment
+from backtorun.pose.segment import Progress as _Progress
+from backtorun.pose.segment import SegmentRows as _Rows
 from backtorun.pose.video import (
-    Frame,
     FrameIndex,
     build_frame_index,
     check_complete,
-    iter_frames,
     read_video_info,
+    segment_mismatch,
 )
 from backtorun.types import PoseSeries
 
 log = logging.getLogger(__name__)
+
+__all__ = ["estimate_pose", "plan_segments", "default_estimator", "default_workers", "Segment", "SegmentRun",
+           "FrameSink", "FrameSinkFactory", "opencv_single_threaded"]
 
 ProgressCallback = Callable[[int, int], None]
 EstimatorFactory = Callable[[], PoseEstimator]
@@ -92,18 +99,6 @@ def opencv_single_threaded() -> Iterator[None]:
                 cv2.setNumThreads(_opencv_threads_before)
 
 
-def default_estimator(*, track_runner: bool = True) -> PoseEstimator:
-    """BlazePose full (model_complexity=1), following the runner when several people are in view."""
-    from backtorun.pose._mediapipe import (
-        MediaPipePeopleDetector,
-        MediaPipePoseEstimator,
-    )
-    from backtorun.pose.tracking import RunnerTracker
-
-    est = MediaPipePoseEstimator()
-    return RunnerTracker(est, MediaPipePeopleDetector()) if track_runner else est
-
-
 def default_workers() -> int:
     """One worker per available core, at most 4."""
     try:
@@ -111,22 +106,6 @@ def default_workers() -> int:
     except AttributeError:  # pragma: no cover - not on Linux
         n = os.cpu_count() or 1
     return max(1, min(4, n))
-
-
-@dataclass(frozen=True)
-class Segment:
-    start: int  # first frame index analysed
-    stop: int  # one past the last
-    key: int  # key frame decoding starts from
-
-
-class FrameSink(Protocol):
-    """Sees every frame a segment analyses (not its warm-up frames), in order, before the pose estimator does
-    (e.g. to record a preview); must not modify the image."""
-
-    def add(self, frame: Frame) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class FrameSinkFactory(Protocol):
@@ -182,65 +161,7 @@ def plan_segments(index: FrameIndex, n_frames: int, workers: int, *, min_frames:
     return best
 
 
-class _Progress:
-    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
-        self.total, self.callback, self.done = total, callback, 0
-        self._lock = threading.Lock()
-
-    def tick(self) -> None:
-        if self.callback is None:
-            return
-        with self._lock:
-            self.done += 1
-            self.callback(min(self.done, self.total), self.total)
-
-
-@dataclass
-class _Rows:
-    xy: np.ndarray
-    vis: np.ndarray
-    world: np.ndarray
-    time_s: np.ndarray
-    index: np.ndarray
-    motion: np.ndarray
-
-
-def _run_segment(path: Path, seg: Segment, estimator: PoseEstimator, index: FrameIndex | None,
-                 progress: _Progress, prefetch: int, warmup: int = 0,
-                 cancel: threading.Event | None = None, camera_motion: bool = True,
-                 sink: FrameSink | None = None, preview_side: int | None = None) -> _Rows:
-    n = seg.stop - seg.start
-    xy = np.full((n, N_LANDMARKS, 2), np.nan, dtype=np.float32)
-    vis = np.zeros((n, N_LANDMARKS), dtype=np.float32)
-    world = np.full((n, N_LANDMARKS, 3), np.nan, dtype=np.float32)
-    times = np.full(n, np.nan)
-    motion = np.full((n, 2), np.nan)
-    seen = np.zeros(n, dtype=bool)
-    first = max(0, seg.start - warmup)
-    mover = CameraMotionTracker() if camera_motion else None
-    for frame in iter_frames(path, start_frame=first, stop_frame=seg.stop, prefetch=prefetch, index=index,
-                             motion_side=MOTION_SIDE_PX if camera_motion else None, preview_side=preview_side):
-        if cancel is not None and cancel.is_set():
-            break
-        r = frame.index - seg.start
-        if sink is not None and r >= 0:
-            sink.add(frame)
-        f_xy, f_vis, f_world = estimator.estimate(frame.rgb, frame.time_s)
-        f_motion = (mover.update(frame.gray, frame.gray_scale, runner_box(f_xy / frame.scale, f_vis))
-                    if mover is not None and frame.gray is not None else (np.nan, np.nan))
-        if r < 0:  # warm-up: the tracker settles on the runner before the segment's first frame
-            continue
-        xy[r], vis[r], times[r], seen[r] = f_xy, f_vis, frame.time_s, True
-        motion[r] = f_motion
-        if f_world is not None:
-            world[r] = f_world
-        progress.tick()
-    rows = np.flatnonzero(seen)
-    return _Rows(xy[rows], vis[rows], world[rows], times[rows], rows + seg.start, motion[rows])
-
-
-def _run_in_processes(path: Path, segments: list[Segment], index: FrameIndex, ticker: _Progress, prefetch: int,
-                      camera_motion: bool, track_runner: bool,
+def _run_in_processes(run: SegmentRun, segments: list[Segment], ticker: _Progress, track_runner: bool,
                       local: Callable[[Segment], _Rows] | None = None,
                       local_cancel: threading.Event | None = None) -> tuple[list[_Rows], str]:
     """Each segment in its own worker process (:mod:`backtorun.pose._worker`); only landmark rows come back.
@@ -269,8 +190,8 @@ def _run_in_processes(path: Path, segments: list[Segment], index: FrameIndex, ti
     remote = segments[1:] if local is not None else segments
     with ProcessPoolExecutor(max_workers=len(remote), mp_context=ctx, initializer=_worker.init_worker,
                              initargs=(queue, stop)) as pool, ThreadPoolExecutor(max_workers=1) as here:
-        futures: list[Future] = [pool.submit(_worker.run_segment, str(path), seg, index, prefetch,
-                                             SEGMENT_WARMUP_FRAMES, camera_motion, track_runner) for seg in remote]
+        futures: list[Future] = [pool.submit(_worker.run_segment, str(run.path), seg, run.index, run.prefetch,
+                                             run.warmup, run.camera_motion, track_runner) for seg in remote]
         if local is not None:
             futures.insert(0, here.submit(local, segments[0]))
         try:
@@ -297,6 +218,21 @@ def _run_in_processes(path: Path, segments: list[Segment], index: FrameIndex, ti
     if local is not None:
         results[0] = (results[0], results[1][1])
     return [r for r, _ in results], results[-1][1]
+
+
+def _checked_against_index(path: Path, index: FrameIndex, segments: list[Segment], parts: list[_Rows],
+                           sequential: Callable[[Segment], _Rows]) -> list[_Rows]:
+    """``parts`` when every segment's frames match the frame index (count, order and timestamps, see
+    :func:`backtorun.pose.video.segment_mismatch`); otherwise ``[sequential(Segment(0, n, 0))]``: the whole video
+    again in one pass from the first frame (no seek, nothing skipped). Frames still missing after that are kept
+    missing and flagged by the capture check (``PoseSeries.frames_expected``)."""
+    problems = [m for seg, p in zip(segments, parts)
+                if (m := segment_mismatch(index, seg.start, seg.stop, p.index, p.time_s)) is not None]
+    if not problems:
+        return parts
+    log.warning("%s: the parallel decode does not match the frame index (%s); decoding again in one sequential "
+                "pass", path.name, "; ".join(problems))
+    return [sequential(Segment(0, segments[-1].stop, 0))]
 
 
 def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
@@ -342,19 +278,28 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
 
     name = "unknown"
 
-    def work(seg: Segment) -> _Rows:
+    run = SegmentRun(path, index, prefetch=prefetch, warmup=SEGMENT_WARMUP_FRAMES, camera_motion=camera_motion,
+                     preview_side=getattr(frame_sink, "preview_side", None))
+
+    def work(seg: Segment, *, record: bool = True) -> _Rows:
         nonlocal name
         est = estimator if estimator is not None else make()
         name = getattr(est, "name", name)
-        sink = frame_sink(seg) if frame_sink is not None else None
+        sink = frame_sink(seg) if frame_sink is not None and record else None
         try:
-            return _run_segment(path, seg, est, index, ticker, prefetch, SEGMENT_WARMUP_FRAMES, cancel,
-                                camera_motion, sink, getattr(frame_sink, "preview_side", None))
+            return run_segment(run, seg, est, ticker, cancel=cancel, sink=sink)
         finally:
             if estimator is None:
                 est.close()
             if sink is not None:
                 sink.close()
+
+    def again(seg: Segment) -> _Rows:
+        """The sequential fallback: progress counted afresh; no frame sink (the preview then no longer covers
+        the pose's frames, and the annotated video decodes the video itself)."""
+        nonlocal ticker
+        ticker = _Progress(seg.stop - seg.start, progress)
+        return work(seg, record=False)
 
     mode = parallel or DEFAULT_PARALLEL
     if mode not in ("threads", "processes", "hybrid"):
@@ -363,7 +308,7 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         raise ValueError("frame_sink needs parallel='threads' (a sink does not cross into worker processes)")
     cancel = threading.Event()  # set when one worker fails or the caller is interrupted: the others stop
     if mode != "threads" and len(segments) > 1 and estimator is None and estimator_factory is None:
-        parts, name = _run_in_processes(path, segments, index, ticker, prefetch, camera_motion, track_runner,
+        parts, name = _run_in_processes(run, segments, ticker, track_runner,
                                         local=work if mode == "hybrid" else None, local_cancel=cancel)
     elif len(segments) == 1:
         parts = [work(segments[0])]
@@ -376,6 +321,8 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
             except BaseException:
                 cancel.set()
                 raise
+    if len(segments) > 1:
+        parts = _checked_against_index(path, index, segments, parts, again)
 
     xy = np.concatenate([p.xy for p in parts]).astype(np.float64)
     if xy.shape[0] == 0:
@@ -395,4 +342,5 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         fps=info.fps, width=info.width, height=info.height, rotation_deg=info.rotation_deg,
         world_xyz=world if np.isfinite(world).any() else None, source=name, video_path=str(path),
         camera_motion_px=np.concatenate([p.motion for p in parts]) if camera_motion else None,
+        frames_expected=n_total,
     )

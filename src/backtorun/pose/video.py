@@ -186,6 +186,43 @@ def check_complete(path: str | Path, index: FrameIndex) -> None:
             hint="copy the recording again from the camera or phone (this copy was cut short)")
 
 
+def index_times_s(index: FrameIndex) -> np.ndarray:
+    """Presentation time of every indexed frame relative to the first: ``(pts[i] − pts[0]) · time_base`` (s)."""
+    if index.n_frames == 0:
+        return np.zeros(0)
+    return (index.pts - index.pts[0]).astype(np.float64) * index.time_base
+
+
+def segment_mismatch(index: FrameIndex, start: int, stop: int, frame_index: np.ndarray,
+                     time_s: np.ndarray) -> str | None:
+    """Why the frames decoded for ``[start, stop)`` differ from the frame index, or None when they match.
+
+    They match when ``frame_index`` is exactly ``start, start+1, …, stop−1`` (each frame once, in order) and each
+    ``time_s`` equals the index's presentation time of that frame (:func:`index_times_s`) to within half a
+    ``time_base`` tick."""
+    frame_index = np.asarray(frame_index, dtype=np.int64)
+    time_s = np.asarray(time_s, dtype=np.float64)
+    want = np.arange(start, min(stop, index.n_frames), dtype=np.int64)
+    if frame_index.shape != want.shape or not np.array_equal(frame_index, want):
+        lost = np.setdiff1d(want, frame_index)
+        where = f", first missing frame {int(lost[0])}" if lost.size else ""
+        return (f"frames [{start}, {stop}): {frame_index.size} decoded, {want.size} in the index"
+                f" ({lost.size} missing{where})")
+    if time_s.shape != want.shape:
+        return f"frames [{start}, {stop}): {time_s.size} timestamps for {want.size} frames"
+    tol_s = 0.5 * index.time_base if index.time_base > 0 else 1e-6
+    off = np.abs(time_s - index_times_s(index)[want])
+    if not np.all(off <= tol_s):  # NaN times fail too
+        k = int(np.argmax(~(off <= tol_s)))
+        return f"frame {int(want[k])}: time {time_s[k]:.6f} s, index says {index_times_s(index)[want[k]]:.6f} s"
+    return None
+
+
+def missing_frames(n_frames: int, frame_index: np.ndarray) -> np.ndarray:
+    """Frame numbers in ``[0, n_frames)`` that are absent from ``frame_index`` (sorted)."""
+    return np.setdiff1d(np.arange(n_frames, dtype=np.int64), np.asarray(frame_index, dtype=np.int64))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Decoding
 # ---------------------------------------------------------------------------------------------------------
@@ -249,12 +286,22 @@ def small_i420(frame: av.VideoFrame, rotation_deg: int, max_side: int) -> np.nda
     return np.concatenate(planes).reshape(th * 3 // 2, tw)
 
 
+#: Decoders that apply ``skip_frame`` packet by packet, so non-reference frames can be passed over and decoding
+#: resumed at once (checked for each codec by tests/pose/test_pose_codecs.py). Others decode every frame:
+#: libdav1d (AV1) reads the setting once and then keeps dropping every non-reference frame (a 205-frame AV1 clip
+#: lost 35 frames, every other one of its second segment).
+SKIP_NONREF_DECODERS = frozenset({"h264", "hevc", "vp9"})
+
+
 def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
              skip_before_pts: int | None, keep_pts: Container[int] | None = None) -> Iterator[av.VideoFrame]:
     """Decode ``stream``; frames shown before ``skip_before_pts`` that no other frame refers to (non-reference
     B-frames) are not decoded at all — they are only passed over on the way to a segment's first frame.
-    With ``keep_pts``, every non-reference frame whose timestamp is not in it is passed over."""
+    With ``keep_pts``, every non-reference frame whose timestamp is not in it is passed over. Skipping is used
+    only with the decoders in :data:`SKIP_NONREF_DECODERS`."""
     ctx = stream.codec_context
+    if ctx.name not in SKIP_NONREF_DECODERS:
+        skip_before_pts, keep_pts = None, None
     skipping = False
     for packet in container.demux(stream):
         if keep_pts is not None:

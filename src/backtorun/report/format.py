@@ -13,10 +13,22 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+from urllib.parse import quote_plus, urlsplit
 
 import yaml
 
 from backtorun.errors import ConfigError
+
+
+def report_yaml(name: str) -> dict[str, Any]:
+    """A YAML file shipped with the report package (``runner.yaml``, ``synthesis.yaml``); empty file = ``{}``.
+
+    One-line ConfigError when it cannot be read or parsed (a packaging problem: reinstall)."""
+    try:
+        data = yaml.safe_load(resources.files("backtorun.report").joinpath(name).read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read report {name}: {exc}", hint="reinstall backtorun") from exc
+    return data or {}
 
 
 @lru_cache(maxsize=4)
@@ -31,7 +43,7 @@ def load_ranges(path: str | None = None) -> dict[str, Any]:
                           hint="check the path and YAML syntax") from exc
     if not isinstance(data.get("metrics", {}), dict):
         raise ConfigError("normal-range file must have a 'metrics' mapping")
-    return {"metrics": data.get("metrics", {}), "curves": data.get("curves", {})}
+    return {"metrics": data.get("metrics", {}), "curves": data.get("curves", {}), "fields": data.get("fields", {})}
 
 
 @lru_cache(maxsize=1)
@@ -47,12 +59,12 @@ def reference_key(source: Any) -> str | None:
     return m.group(1) if m else None
 
 
-_UNIT_SUFFIXES = {"_spm": "spm", "_ms": "ms", "_s": "s", "_cm": "cm", "_m": "m", "_deg": "°", "_pct": "%",
-                  "_mps": "m/s", "_kmh": "km/h", "_km": "km", "_hz": "Hz", "_kg": "kg", "_min": "min", "_reps": "reps",
+_UNIT_SUFFIXES = {"_Nm_per_kg": "N·m/kg", "_N_per_kg": "N/kg", "_spm": "spm", "_ms": "ms", "_s": "s", "_cm": "cm", "_m": "m", "_deg": "°", "_pct": "%",
+                  "_mps": "m/s", "_kmh": "km/h", "_km": "km", "_hz": "Hz", "_kg": "kg", "_min": "min", "_days": "days", "_reps": "reps",
                   "_nm": "N·m", "_n": "N", "_bpm": "bpm"}
 
 
-_KEY = re.compile(r"^([a-z][a-z0-9_]*)(.*)$")
+_KEY = re.compile(r"^([a-z][A-Za-z0-9_]*)(.*)$")
 
 
 def _split_key(name: str) -> tuple[str, str]:
@@ -80,12 +92,27 @@ def label_of(name: str, ranges: Mapping[str, Any] | None = None) -> str:
     base_name, rest = _split_key(name)
     if ranges and base_name in ranges and ranges[base_name].get("label"):
         return str(ranges[base_name]["label"]) + rest
+    fields = field_labels()
+    if base_name in fields:
+        return str(fields[base_name]) + rest
     base = base_name
     for suffix in sorted(_UNIT_SUFFIXES, key=len, reverse=True):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
             break
     return base.replace("_", " ").strip().capitalize() + rest
+
+
+@lru_cache(maxsize=1)
+def field_labels() -> dict[str, str]:
+    """Labels of non-metric value keys (test values, load figures) from the ``fields`` map of normal_ranges.yaml."""
+    fields = load_ranges().get("fields") or {}
+    return {str(k): str(v) for k, v in fields.items()} if isinstance(fields, Mapping) else {}
+
+
+def fmt_text(value: str) -> str:
+    """A snake_case value ("hip_abduction", "treadmill_only") in words; other text unchanged."""
+    return value.replace("_", " ") if re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", value) else value
 
 
 def fmt_number(value: Any, digits: int | None = None) -> str:
@@ -110,7 +137,10 @@ def fmt_number(value: Any, digits: int | None = None) -> str:
 def fmt_quantity(name: str, value: Any, ranges: Mapping[str, Any] | None = None) -> str:
     """A value with its unit from the key's suffix; strings (e.g. thresholds "< 10°") are shown as given."""
     if isinstance(value, str):
-        return value
+        if "share" in _split_key(name)[1]:  # a threshold on a share written as a fraction: ">= 0.6" → ">= 60%"
+            return re.sub(r"(?<![\d.])(0(?:\.\d+)?|1(?:\.0+)?)(?![\d.%])",
+                          lambda m: f"{100 * float(m.group(1)):g}%", value)
+        return fmt_text(value)
     if isinstance(value, Mapping):
         return ", ".join(f"{label_of(str(k), ranges).lower()} {fmt_quantity(str(k), v, ranges)}"
                          for k, v in value.items() if v is not None)
@@ -131,11 +161,21 @@ def fmt_pairs(d: Mapping[str, Any] | None, ranges: Mapping[str, Any],
               thresholds: Mapping[str, Any] | None = None) -> list[str]:
     """{"cadence_spm": 158.2} → ["Cadence 158 spm"]; with thresholds: "Cadence 158 spm (threshold < 164 spm)"."""
     out = []
-    for k, v in (d or {}).items():
+    d = dict(d or {})
+    given_unit = d.pop("unit", None) if isinstance(d.get("unit"), str) else None
+    has_summary = any(isinstance(v, Mapping) for v in d.values())
+    for k, v in d.items():
+        if v is None or k in HIDDEN_VALUE_KEYS:
+            continue
+        if has_summary and isinstance(v, (list, tuple)) and v and all(isinstance(x, Mapping) for x in v):
+            continue  # the per-item list repeats the summary item ("worst") already shown
+        if given_unit and k in ("left", "right", "value") and isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(f"{label_of(k, ranges)} {fmt_number(v)} {given_unit}")
+            continue
         if isinstance(v, Mapping):
             inner = ", ".join(f"{sk} {fmt_quantity(k, sv, ranges)}" if sk in ("L", "R", "left", "right")
                               else f"{label_of(str(sk), ranges).lower()} {fmt_quantity(str(sk), sv, ranges)}"
-                              for sk, sv in v.items() if sv is not None)
+                              for sk, sv in v.items() if sv is not None and sk not in HIDDEN_VALUE_KEYS)
             text = f"{label_of(k, ranges)}: {inner}"
         else:
             text = f"{label_of(k, ranges)} {fmt_quantity(k, v, ranges)}"
@@ -144,6 +184,10 @@ def fmt_pairs(d: Mapping[str, Any] | None, ranges: Mapping[str, Any],
             text += f" (threshold {fmt_quantity(k, thr, ranges)})"
         out.append(text)
     return out
+
+
+#: Value keys not shown beside a finding (already in its title, or bookkeeping).
+HIDDEN_VALUE_KEYS = frozenset({"muscle", "device", "session_id", "flag", "partial"})
 
 
 def humanise(key: str) -> str:
@@ -166,9 +210,49 @@ class Refs:
                 keys.append(k)
         return sorted(set(keys), key=int)
 
+    def note_text(self, text: str) -> None:
+        """Mark the ids cited inline in free text ("… [23][24]", "[2, 24]") as used."""
+        for k in cited_ids(text):
+            if k in self.table:
+                self.used.add(k)
+
     def listing(self) -> list[dict[str, Any]]:
-        return [{"id": k, "citation": self.table[k].get("citation", ""), "url": self.table[k].get("url")}
-                for k in sorted(self.used, key=int)]
+        return [{"id": k, "citation": self.table[k].get("citation", ""), "links": reference_links(self.table[k]),
+                 "note": self.table[k].get("note")} for k in sorted(self.used, key=int)]
+
+
+_CITE = re.compile(r"\[(\d+[a-z]?(?:\s*[,;]\s*\d+[a-z]?)*)\]")
+
+
+def cited_ids(text: str) -> list[str]:
+    """Citation ids in running text: "[23]", "[2, 24, 25]", "[60][60c]" → "23", "2", "24", "25", "60" (sub-ids fold)."""
+    out: list[str] = []
+    for m in _CITE.finditer(text or ""):
+        for part in re.split(r"\s*[,;]\s*", m.group(1)):
+            k = reference_key(part)
+            if k is not None and k not in out:
+                out.append(k)
+    return out
+
+
+def reference_links(entry: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Links of one reference: DOI, PubMed, PubMed Central; a PubMed title search where no identifier is stored;
+    an official web page for sources outside journals."""
+    links: list[dict[str, str]] = []
+    if entry.get("doi"):
+        links.append({"label": f"doi:{entry['doi']}", "url": f"https://doi.org/{entry['doi']}"})
+    if entry.get("pmid"):
+        links.append({"label": f"PMID {entry['pmid']}", "url": f"https://pubmed.ncbi.nlm.nih.gov/{entry['pmid']}/"})
+    for key in ("pmcid", "pmcid2"):
+        if entry.get(key):
+            links.append({"label": str(entry[key]), "url": f"https://pmc.ncbi.nlm.nih.gov/articles/{entry[key]}/"})
+    if entry.get("pubmed_search") and not links:
+        links.append({"label": "PubMed search",
+                      "url": "https://pubmed.ncbi.nlm.nih.gov/?term=" + quote_plus(str(entry["pubmed_search"]))})
+    if entry.get("web"):
+        host = urlsplit(str(entry["web"])).hostname or str(entry["web"])
+        links.append({"label": host.removeprefix("www."), "url": str(entry["web"])})
+    return links
 
 
 _TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
@@ -184,31 +268,3 @@ def readable(text: str, ranges: Mapping[str, Any] | None = None, titles: Mapping
             return label_of(tok, ranges).lower()
         return tok
     return _TOKEN.sub(sub, text)
-
-
-def generic(obj: Any, depth: int = 0) -> Any:
-    """Nested data made display-ready (keys humanised, numbers formatted) for sections without a dedicated layout."""
-    if isinstance(obj, Mapping):
-        return {"kind": "map", "items": [(humanise(k), generic(v, depth + 1)) for k, v in obj.items()
-                                         if v not in (None, "", [], {}) and k != "findings"]}
-    if isinstance(obj, (list, tuple)):
-        if obj and all(isinstance(x, Mapping) for x in obj):
-            cols: list[str] = []
-            for x in obj:
-                for k, v in x.items():
-                    if k not in cols and not isinstance(v, (Mapping, list, tuple)):
-                        cols.append(k)
-            return {"kind": "table", "cols": [humanise(c) for c in cols],
-                    "rows": [[scalar(c, x.get(c)) for c in cols] for x in obj]}
-        return {"kind": "list", "items": [generic(x, depth + 1) for x in obj]}
-    return {"kind": "text", "text": scalar("", obj)}
-
-
-def scalar(name: str, v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return fmt_quantity(name, v)
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return str(v)

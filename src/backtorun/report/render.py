@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+from html import escape as html_escape
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import jinja2
 
@@ -15,8 +17,9 @@ from backtorun.errors import MissingDependency
 from backtorun.evaluation import Evaluation
 from backtorun.report import plots as _plots
 from backtorun.report.format import load_ranges
+from backtorun.report.pdf_fetch import make_url_fetcher
 from backtorun.report.sections import flagged_weeks, weekly_volumes
-from backtorun.report.view import build_view
+from backtorun.report.view import build_view, finalize_references
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,22 @@ def _css(name: str = "report.css") -> str:
     return resources.files("backtorun.report").joinpath(f"templates/{name}").read_text(encoding="utf-8")
 
 
-def _footer_text(text: str) -> str:
-    return text.replace("\\", "").replace('"', "'")
+FOOTER_MAX_CHARS = 120
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def _with_page_footer(html: str, footer: str) -> str:
+    """The HTML with the page footer as an escaped element right after ``<body>``.
+
+    print.css moves that element into the page margin (``position: running(…)`` + ``content: element(…)``), so
+    the footer text (which holds the patient's name) is HTML text, escaped, and never part of a stylesheet.
+    """
+    text = " ".join(footer.split())
+    if len(text) > FOOTER_MAX_CHARS:
+        text = text[:FOOTER_MAX_CHARS - 1] + "…"
+    div = f'<div class="btr-page-footer">{html_escape(text, quote=True)}</div>'
+    m = _BODY_OPEN.search(html)
+    return html[:m.end()] + div + html[m.end():] if m else div + html
 
 
 REAR_CURVES = ("pelvic_obliquity_deg", "lateral_trunk_lean_deg")
@@ -61,36 +78,50 @@ def render_plots(e: Evaluation, plots_dir: Path, *, ranges_path: str | None = No
         rear_curves = {k: v for k, v in e.rear.curves.items() if k in REAR_CURVES}
         out["rear_curves"] = _plots.curves_plot(rear_curves, curve_labels, plots_dir / "rear_curves.png",
                                                 title="Rear view: angles over the gait cycle")
-    weeks = weekly_volumes(e.training)
+    training = e.parts().training
+    weeks = weekly_volumes(training)
     if weeks:
-        flagged = flagged_weeks(e.training)
+        flagged = flagged_weeks(training)
         out["weekly_volume"] = _plots.weekly_volume_plot(weeks, plots_dir / "weekly_volume.png", flagged=flagged)
     return out
 
 
 def render_html(e: Evaluation, out_dir: Path, *, asset_dir: Path | None = None,
                 plots: Mapping[str, Path | None] | None = None, ranges_path: str | None = None) -> dict[str, str]:
-    """HTML text of the clinician report and the runner summary (image links relative to ``out_dir``)."""
+    """HTML text of the clinician report and the runner summary (image links relative to ``out_dir``).
+
+    An uncleared EMERGENCY red flag gives the referral letter and a one-page summary instead of the report. The
+    clinician report is rendered twice when its text cites ids that the view had not collected, so that every
+    citation number in the text is in the reference list.
+    """
     view = build_view(e, out_dir=out_dir, asset_dir=asset_dir or out_dir, plots=plots or {}, ranges_path=ranges_path)
     env = _environment()
     ctx: dict[str, Any] = {"v": view, "css": _css()}
-    return {"report": env.get_template("clinician.html.j2").render(**ctx),
-            "runner": env.get_template("runner.html.j2").render(**ctx)}
+    clinician = env.get_template("emergency.html.j2" if view["emergency"] else "clinician.html.j2")
+    report = clinician.render(**ctx)
+    if finalize_references(view, report):
+        report = clinician.render(**ctx)
+    return {"report": report, "runner": env.get_template("runner.html.j2").render(**ctx)}
 
 
-def write_pdf(html: str, base_dir: Path, path: Path, *, footer: str = "Back To Running Evaluation") -> Path:
+def write_pdf(html: str, base_dir: Path, path: Path, *, footer: str = "Back To Running Evaluation",
+              allowed_dirs: Iterable[Path] | None = None) -> Path:
     """HTML → PDF with WeasyPrint (relative image links resolved against ``base_dir``); A4 pages with a footer.
 
     The paged-media rules (page size, footer, page numbers) live in ``print.css`` and are given to WeasyPrint
-    only, so the HTML itself stays valid HTML5 + CSS.
+    only, so the HTML itself stays valid HTML5 + CSS. No user text enters a stylesheet: the footer is an escaped
+    element placed in the page margin. WeasyPrint reads only files inside ``allowed_dirs`` (default: ``base_dir``)
+    and the package's assets; every other file and every other scheme (http, https, data, …) is refused.
     """
     try:
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: Pango/Cairo system libraries missing
         raise MissingDependency(f"PDF output needs WeasyPrint and its system libraries: {exc}",
                                 hint="run scripts/setup.sh, or render with pdf=False for HTML only") from exc
-    print_css = weasyprint.CSS(string=_css("print.css").replace("__FOOTER__", _footer_text(footer)))
-    weasyprint.HTML(string=html, base_url=str(base_dir.resolve()) + "/").write_pdf(str(path), stylesheets=[print_css])
+    fetcher = make_url_fetcher(allowed_dirs if allowed_dirs is not None else (base_dir,))
+    print_css = weasyprint.CSS(string=_css("print.css"), url_fetcher=fetcher)
+    weasyprint.HTML(string=_with_page_footer(html, footer), base_url=str(base_dir.resolve()) + "/",
+                    url_fetcher=fetcher).write_pdf(str(path), stylesheets=[print_css])
     return path
 
 
@@ -98,7 +129,8 @@ FOOTERS = {"report": "Back To Running Evaluation — clinician's report", "runne
 
 
 def _footer_id(e: Evaluation) -> str:
-    who = e.patient.get("name") or e.patient.get("id") or (e.intake or {}).get("runner_id")
+    intake = e.parts().intake
+    who = e.patient.get("name") or e.patient.get("id") or (intake.runner_id if intake is not None else None)
     return f" · {who}" if who else ""
 
 
@@ -124,9 +156,11 @@ def render_report(e: Evaluation, out_dir: str | Path, *, asset_dir: str | Path |
         written[f"{name}_html"] = p
     t2 = time.perf_counter()
     if pdf:
+        allowed = (out_dir, Path(asset_dir) if asset_dir else out_dir)
         for name, text in html.items():
             footer = FOOTERS.get(name, "Back To Running Evaluation") + _footer_id(e)
-            written[f"{name}_pdf"] = write_pdf(text, out_dir, out_dir / f"{name}.pdf", footer=footer)
+            written[f"{name}_pdf"] = write_pdf(text, out_dir, out_dir / f"{name}.pdf", footer=footer,
+                                               allowed_dirs=allowed)
     t3 = time.perf_counter()
     written.update({f"plot_{k}": p for k, p in plot_paths.items() if p is not None})
     log.info("report rendered: plots %.2f s, html %.2f s, pdf %.2f s", t1 - t0, t2 - t1, t3 - t2)

@@ -1,55 +1,51 @@
 """View-model sections for the parts produced by other stages: test results, training load and the plan.
 
-Each takes the producer's JSON dictionary (as stored in the Evaluation) and tolerates missing or unknown fields:
-anything without a dedicated layout is shown through :func:`~backtorun.report.format.generic`.
+Each takes the producer's typed object (from :meth:`~backtorun.evaluation.Evaluation.parts`) and reads its
+attributes, so that a field renamed in a producer fails here (and in the tests) instead of showing a blank.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from backtorun.evaluation import Evaluation
-from backtorun.report.format import (Refs, fmt_number, fmt_pairs, fmt_quantity, generic, humanise, label_of,
-                                     load_ranges, scalar)
+from backtorun.report.format import (Refs, fmt_number, fmt_pairs, fmt_quantity, humanise, label_of, load_ranges,
+                                     readable)
+
+if TYPE_CHECKING:
+    from backtorun.assessment import TestAssessment
+    from backtorun.plan import Plan
+    from backtorun.plan.builder import Recommendation
+    from backtorun.plan.cadence import CadencePlan
+    from backtorun.plan.load_pathway import LoadPathway
+    from backtorun.plan.return_to_run import ReturnToRunPlan
+    from backtorun.training import TrainingAssessment
 
 
 JUDGEMENT_LABELS = {"typical": "typical", "differs": "differs from typical", "not_judged": "could not be judged",
                     "not_a_finding_alone": "not a finding on its own"}
 
 
-def tests_view(tests: Mapping[str, Any] | None, refs: Refs) -> dict[str, Any] | None:
+def tests_view(tests: TestAssessment | None, refs: Refs,
+               titles: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """Rows of the test table (name, side, values, norm, judgement with limb symmetry) from a test assessment."""
-    if not tests:
+    if tests is None:
         return None
-    outcomes = tests.get("outcomes")
     rows = []
-    if isinstance(outcomes, (list, tuple)):
-        for o in outcomes:
-            if not isinstance(o, Mapping):
-                continue
-            values = o.get("values")
-            value = "; ".join(fmt_pairs(values, {})) if isinstance(values, Mapping) else _outcome_value(o)
-            judgement = str(o.get("judgement") or o.get("status") or "")
-            status = JUDGEMENT_LABELS.get(judgement, judgement.replace("_", " "))
-            if o.get("lsi_pct") is not None:
-                status += f"; limb symmetry {fmt_number(o['lsi_pct'])} %"
-            if o.get("note"):
-                status += f" ({o['note']})"
-            side = {"L": "left", "R": "right"}.get(str(o.get("side")), o.get("side") or "")
-            rows.append({"test": o.get("name") or o.get("title") or humanise(o.get("test_id", o.get("test", "test"))),
-                         "side": side, "value": value,
-                         "reference": o.get("norm") or o.get("reference") or "",
-                         "status": status, "differs": judgement == "differs",
-                         "sources": refs.cite(o.get("sources") or ())})
-    rest = {k: v for k, v in tests.items() if k not in {"outcomes", "findings", "norms"}}
-    return {"rows": rows, "other": generic(rest) if rest and not rows else None}
+    for o in tests.outcomes:
+        value = "; ".join(fmt_pairs(o.values, {})) if o.values else "—"
+        status = JUDGEMENT_LABELS.get(o.judgement, o.judgement.replace("_", " "))
+        if o.lsi_pct is not None:
+            status += f"; limb symmetry {fmt_number(o.lsi_pct)} %"
+        if o.note:
+            status += f" ({readable(o.note, None, titles)})"
+        rows.append({"test": o.name or humanise(o.test_id), "side": SIDE_WORDS.get(str(o.side), o.side or ""),
+                     "value": value, "reference": o.norm, "status": status, "differs": o.judgement == "differs",
+                     "sources": []})
+    return {"rows": rows}
 
 
-def _outcome_value(o: Mapping[str, Any]) -> str:
-    for key in ("value", "measured"):
-        if key in o:
-            return scalar("", o[key]) + (f" {o['unit']}" if o.get("unit") else "")
-    return "—"
+SIDE_WORDS = {"L": "left", "R": "right"}
 
 
 TRAINING_METRIC_LABELS = {
@@ -62,11 +58,11 @@ TRAINING_METRIC_LABELS = {
 }
 
 
-def training_view(training: Mapping[str, Any] | None, e: Evaluation) -> dict[str, Any] | None:
+def training_view(training: TrainingAssessment | None, e: Evaluation) -> dict[str, Any] | None:
     """Load metrics in words, a table of recent weeks, watch running dynamics beside the video, refused files."""
-    if not training:
+    if training is None:
         return None
-    metrics = training.get("metrics") if isinstance(training.get("metrics"), Mapping) else {}
+    metrics = training.metrics
     summary: list[tuple[str, str]] = []
     for key, (label, unit) in TRAINING_METRIC_LABELS.items():
         v = metrics.get(key)
@@ -80,23 +76,15 @@ def training_view(training: Mapping[str, Any] | None, e: Evaluation) -> dict[str
     if isinstance(srpe, Mapping) and srpe.get("weekly_load_au") is not None:
         summary.append(("Session-RPE load, last week", f"{fmt_number(srpe['weekly_load_au'])} AU"
                         + (f" (monotony {fmt_number(srpe.get('monotony'), 2)})" if srpe.get("monotony") else "")))
-    weeks = []
-    for w in training.get("weeks") or ():
-        if isinstance(w, Mapping):
-            weeks.append({"week": w.get("week_start", ""), "run_km": fmt_number(w.get("run_km"), 1),
-                          "treadmill_km": fmt_number(w.get("treadmill_km"), 1), "runs": w.get("n_runs", "—"),
-                          "longest": fmt_number(w.get("longest_run_km"), 1),
-                          "srpe": fmt_number(w.get("srpe_load_au")), "partial": bool(w.get("partial"))})
-    refused = [f"{r.get('name') or r.get('path') or r.get('file', '')}: {r.get('reason', '')}"
-               for r in training.get("refused") or () if isinstance(r, Mapping)]
-    if not summary and not weeks:
-        rest = {k: v for k, v in training.items() if k not in {"findings", "running_dynamics", "refused", "duplicates"}}
-        return {"summary": [], "weeks": [], "dynamics": running_dynamics_comparison(training, e), "refused": refused,
-                "other": generic(rest) if rest else None}
+    weeks = [{"week": w.week_start.isoformat(), "run_km": fmt_number(w.run_km, 1),
+              "treadmill_km": fmt_number(w.treadmill_km, 1), "runs": w.n_runs,
+              "longest": fmt_number(w.longest_run_km, 1), "srpe": fmt_number(w.srpe_load_au), "partial": w.partial}
+             for w in training.weeks]
+    refused = [f"{r.path}: {r.reason}" for r in training.history.refused]
+    dynamics = training.running_dynamics_summary()
     return {"summary": summary, "weeks": weeks[-12:], "dynamics": running_dynamics_comparison(training, e),
-            "dynamics_note": (training.get("running_dynamics") or {}).get("note") if isinstance(
-                training.get("running_dynamics"), Mapping) else None,
-            "refused": refused, "other": None}
+            "dynamics_note": dynamics.get("note") if (summary or weeks) else None,
+            "refused": refused}
 
 
 #: Watch running-dynamics field → video metric (domain §3: both describe the same quantity, sensors differ).
@@ -110,16 +98,21 @@ DYNAMICS_TO_VIDEO = {
 }
 
 
-def running_dynamics_comparison(training: Mapping[str, Any], e: Evaluation) -> list[dict[str, str]]:
+def dynamics_means(training: TrainingAssessment | None) -> dict[str, Any]:
+    """Mean watch running dynamics over the logged runs (metric → value; empty without training logs)."""
+    if training is None:
+        return {}
+    mean = training.running_dynamics_summary().get("mean")
+    return dict(mean) if isinstance(mean, Mapping) else {}
+
+
+def running_dynamics_comparison(training: TrainingAssessment, e: Evaluation) -> list[dict[str, str]]:
     """Rows of watch running dynamics (mean over runs) beside the video value of the same metric."""
-    dyn = training.get("running_dynamics")
-    if not isinstance(dyn, Mapping) or e.side is None:
+    if e.side is None:
         return []
-    if isinstance(dyn.get("mean"), Mapping):
-        dyn = dyn["mean"]
     ranges = load_ranges()["metrics"]
     rows = []
-    for key, value in dyn.items():
+    for key, value in dynamics_means(training).items():
         metric = DYNAMICS_TO_VIDEO.get(key)
         if metric is None or value is None or isinstance(value, (Mapping, list)):
             continue
@@ -129,25 +122,16 @@ def running_dynamics_comparison(training: Mapping[str, Any], e: Evaluation) -> l
     return rows
 
 
-def weekly_volumes(training: Mapping[str, Any] | None) -> list[tuple[str, float]]:
+def weekly_volumes(training: TrainingAssessment | None) -> list[tuple[str, float]]:
     """(week start, running km) pairs from the training assessment."""
-    if not training:
+    if training is None:
         return []
-    weeks = training.get("weeks") or training.get("weekly") or []
-    out = []
-    for w in weeks:
-        if not isinstance(w, Mapping):
-            continue
-        label = w.get("week_start") or w.get("week")
-        km = w.get("run_km", w.get("distance_km"))
-        if label is not None and km is not None:
-            out.append((str(label), float(km)))
-    return out
+    return [(w.week_start.isoformat(), float(w.run_km)) for w in training.weeks]
 
 
-def flagged_weeks(training: Mapping[str, Any] | None) -> list[str]:
+def flagged_weeks(training: TrainingAssessment | None) -> list[str]:
     """Week starts that a weekly-progression rule flagged (highlighted in the plot)."""
-    prog = ((training or {}).get("metrics") or {}).get("weekly_progression")
+    prog = training.metrics.get("weekly_progression") if training is not None else None
     out: list[str] = []
     if isinstance(prog, (list, tuple)):
         for p in prog:
@@ -156,84 +140,79 @@ def flagged_weeks(training: Mapping[str, Any] | None) -> list[str]:
     return out
 
 
-def _rec_view(r: Mapping[str, Any] | None, titles: Mapping[str, str], refs: Refs) -> dict[str, Any] | None:
-    if not isinstance(r, Mapping):
+def _rec_view(r: Recommendation | None, titles: Mapping[str, str], refs: Refs) -> dict[str, Any] | None:
+    if r is None:
         return None
-    exercises = []
-    for x in r.get("exercises") or ():
-        if isinstance(x, Mapping):
-            exercises.append({"name": x.get("name", ""), "dose": x.get("dose") or x.get("frequency") or "",
-                              "progression": x.get("progression") or ""})
-    return {"code": r.get("code", ""), "title": r.get("title", ""), "summary": r.get("summary", ""),
-            "because": [titles.get(c, c) for c in r.get("because") or ()], "exercises": exercises,
-            "cues": list(r.get("cues") or ()), "caveats": r.get("caveats") or "",
-            "grade": r.get("evidence_grade", ""), "sources": refs.cite(r.get("sources") or ()),
-            "indicated": bool(r.get("indicated", True))}
+    exercises = [{"name": x.name, "dose": x.dose or x.frequency or "", "progression": x.progression or ""}
+                 for x in r.exercises]
+    return {"code": r.code, "title": r.title, "summary": r.summary,
+            "because": [titles.get(c, c) for c in r.because], "exercises": exercises,
+            "cues": list(r.cues), "caveats": r.caveats or "",
+            "grade": r.evidence_grade, "sources": refs.cite(r.sources), "indicated": r.indicated}
 
 
-def plan_view(plan: Mapping[str, Any] | None, refer: bool, refs: Refs,
-               titles: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+def _cadence_view(cad: CadencePlan, refs: Refs) -> dict[str, Any]:
+    return {
+        "measured": fmt_number(cad.measured_spm, 0),
+        "targets": [{"step": t.step, "pct": fmt_number(t.increase_pct, 0), "spm": t.spm, "file": t.metronome_file,
+                     "command": t.metronome_command} for t in cad.targets],
+        "minutes": fmt_number(cad.metronome_minutes), "faded": list(cad.faded_feedback),
+        "retest": cad.retest or "", "indicated": cad.indicated,
+        "grade": cad.evidence_grade, "sources": refs.cite(cad.sources),
+    }
+
+
+def _rtr_view(rtr: ReturnToRunPlan, refs: Refs) -> dict[str, Any]:
+    return {
+        "entry": list(rtr.entry_criteria),
+        "phases": [{"phase": ph.phase, "rpe": fmt_number(ph.rpe),
+                    "walk": f"{fmt_number(ph.walk_min)} min" if ph.walk_min else "—",
+                    "run": f"{fmt_number(ph.run_min)} min" if ph.run_min else "continuous",
+                    "km": fmt_number(ph.total_km, 1), "description": ph.description}
+                   for ph in rtr.phases],
+        "rest_days": rtr.rest_days_between_runs, "repeats": rtr.min_repeats_per_phase,
+        "rules": [(humanise(k), v) for k, v in rtr.rules.items()],
+        "alternative": list(rtr.time_based_alternative),
+        "after": rtr.after_continuous or "", "grade": rtr.evidence_grade,
+        "sources": refs.cite(rtr.sources),
+    }
+
+
+def plan_view(plan: Plan | None, refer: bool, refs: Refs,
+              titles: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """The plan laid out for the report; None with a referral (the referral replaces the plan)."""
-    if not plan or refer or plan.get("referral"):
+    if plan is None or refer or plan.referral is not None:
         return None
     titles = titles or {}
-    known = {"schema", "library_version", "created", "referral", "has_running_plan", "recommendations", "cadence",
-             "incline_walking", "cross_training", "running_outside", "return_to_run", "pain_rule", "notes"}
-    cad = plan.get("cadence") if isinstance(plan.get("cadence"), Mapping) else None
-    cadence = None
-    if cad:
-        cadence = {
-            "measured": fmt_number(cad.get("measured_spm"), 0),
-            "targets": [{"step": t.get("step"), "pct": fmt_number(t.get("increase_pct"), 0), "spm": t.get("spm"),
-                         "file": t.get("metronome_file"), "command": t.get("metronome_command")}
-                        for t in cad.get("targets") or () if isinstance(t, Mapping)],
-            "minutes": fmt_number(cad.get("metronome_minutes")), "faded": list(cad.get("faded_feedback") or ()),
-            "retest": cad.get("retest") or "", "indicated": bool(cad.get("indicated", True)),
-            "grade": cad.get("evidence_grade", ""), "sources": refs.cite(cad.get("sources") or ()),
-        }
-    rtr_raw = plan.get("return_to_run") if isinstance(plan.get("return_to_run"), Mapping) else None
-    rtr = None
-    if rtr_raw:
-        rules = rtr_raw.get("rules") or {}
-        rtr = {
-            "entry": list(rtr_raw.get("entry_criteria") or ()),
-            "phases": [{"phase": ph.get("phase"), "rpe": fmt_number(ph.get("rpe")),
-                        "walk": f"{fmt_number(ph.get('walk_min'))} min" if ph.get("walk_min") else "—",
-                        "run": f"{fmt_number(ph.get('run_min'))} min" if ph.get("run_min") else "continuous",
-                        "km": fmt_number(ph.get("total_km"), 1), "description": ph.get("description", "")}
-                       for ph in rtr_raw.get("phases") or () if isinstance(ph, Mapping)],
-            "rest_days": rtr_raw.get("rest_days_between_runs"), "repeats": rtr_raw.get("min_repeats_per_phase"),
-            "rules": [(humanise(k), v) for k, v in rules.items()] if isinstance(rules, Mapping) else [],
-            "alternative": list(rtr_raw.get("time_based_alternative") or ()),
-            "after": rtr_raw.get("after_continuous") or "", "grade": rtr_raw.get("evidence_grade", ""),
-            "sources": refs.cite(rtr_raw.get("sources") or ()),
-        }
-    pain = plan.get("pain_rule") if isinstance(plan.get("pain_rule"), Mapping) else None
-    extra = {k: v for k, v in plan.items() if k not in known and v not in (None, "", [], {})}
+    pain = plan.pain_rule
     return {
-        "notes": list(plan.get("notes") or ()),
-        "recommendations": [v for v in (_rec_view(r, titles, refs) for r in plan.get("recommendations") or ()) if v],
-        "cadence": cadence,
-        "incline": _rec_view(plan.get("incline_walking"), titles, refs),
-        "cross": _rec_view(plan.get("cross_training"), titles, refs),
-        "outside": plan.get("running_outside") or "",
-        "rtr": rtr,
+        "notes": list(plan.notes),
+        "recommendations": [v for v in (_rec_view(r, titles, refs) for r in plan.recommendations) if v],
+        "cadence": _cadence_view(plan.cadence, refs) if plan.cadence is not None else None,
+        "incline": _rec_view(plan.incline_walking, titles, refs),
+        "cross": _rec_view(plan.cross_training, titles, refs),
+        "outside": plan.running_outside or "",
+        "rtr": _rtr_view(plan.return_to_run, refs) if plan.return_to_run is not None else None,
+        "pathway": pathway_view(plan.load_pathway, refs),
         "pain": None if not pain else {"text": pain.get("text", ""), "grade": pain.get("evidence_grade", ""),
                                        "sources": refs.cite(pain.get("sources") or ())},
-        "generic": generic(extra) if extra else None,
         "metronome": None,
     }
 
 
-def _collect_sources(obj: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(obj, Mapping):
-        for k, v in obj.items():
-            if k in ("sources", "source_ids") and isinstance(v, (list, tuple)):
-                out.extend(str(x) for x in v)
-            else:
-                out.extend(_collect_sources(v))
-    elif isinstance(obj, (list, tuple)):
-        for x in obj:
-            out.extend(_collect_sources(x))
-    return out
+def pathway_view(lp: LoadPathway | None, refs: Refs) -> dict[str, Any] | None:
+    """The load-management pathway (modified running or walk–run) with its weekly table, pain-trend rule and
+    re-test date; None when the plan has none."""
+    if lp is None or not (lp.title or lp.code):
+        return None
+    refs.note_text(" ".join(str(x) for x in (lp.summary, lp.pain_trend_rule, *lp.elements)))
+    weeks = [{"week": w.week, "km": f"{fmt_number(w.weekly_km, 0)} km", "long": f"{fmt_number(w.long_run_km, 1)} km",
+              "cap": (f"{fmt_number(w.treadmill_cap_min, 0)} min at {fmt_number(w.treadmill_incline_pct)} % incline"
+                      if w.treadmill_cap_min else "—")}
+             for w in lp.weeks]
+    return {"code": lp.code, "title": lp.title or humanise(str(lp.code)),
+            "summary": lp.summary, "reasons": [str(r) for r in lp.reasons],
+            "elements": [str(x) for x in lp.elements], "weeks": weeks,
+            "trend": lp.pain_trend_rule or "", "retest": lp.retest_date,
+            "retest_weeks": lp.retest_weeks, "grade": lp.evidence_grade,
+            "sources": refs.cite(lp.sources)}

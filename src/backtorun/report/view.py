@@ -12,13 +12,20 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from backtorun.evaluation import Evaluation
-from backtorun.report.format import (Refs, fmt_number, fmt_pairs, fmt_quantity, humanise, label_of, load_ranges,
-                                     load_references, readable, unit_of)
+from backtorun.evaluation import Evaluation, EvaluationParts
+from backtorun.report.format import (Refs, cited_ids, fmt_number, fmt_pairs, fmt_quantity, humanise, label_of,
+                                     load_ranges, load_references, readable, unit_of)
+from backtorun.report import recorded_settings as recorded
+from backtorun.report.runner import runner_view
 from backtorun.report.sections import plan_view, tests_view, training_view
+from backtorun.report.synthesis import add_cause_conflicts, build_synthesis, cause_conflict
 from backtorun.types import Finding, GaitAnalysis
+
+if TYPE_CHECKING:
+    from backtorun.findings.result import FindingsResult, PatternResult
+    from backtorun.intake import Intake
 
 
 STATUS_LABELS = {"detected": "Detected", "not_detected": "Not detected", "not_judged": "Could not be judged"}
@@ -32,11 +39,12 @@ SEVERITY_ORDER = {"referral": 0, "marked": 1, "moderate": 2, "mild": 3, "info": 
 
 
 LEVEL_LABELS = {"emergency": "Emergency — same day", "urgent": "Urgent medical review",
-                "non_urgent": "Medical or physiotherapy review before running", "none": "No red flags"}
+                "non_urgent": "Medical or physiotherapy review before running",
+                "consider": "Consider — noted for clinical reasoning, no referral", "none": "No red flags"}
 
 
-DISCLAIMER = ("Findings describe how this runner's measurements differ from typical values and where that may add "
-              "load. They are not a diagnosis and support, not replace, the clinician's judgement.")
+DISCLAIMER = ("Findings show where measurements differ from typical values and may add load; they are not a "
+              "diagnosis and support the clinician's judgement.")
 
 
 def _finding_view(f: Finding, ranges: Mapping[str, Any], refs: Refs) -> dict[str, Any]:
@@ -58,7 +66,11 @@ def _new_reasons(reasons: Iterable[Any], ranges: Mapping[str, Any] | None = None
                  titles: Mapping[str, str] | None = None) -> list[str]:
     """Reasons that add something to the values shown ("x = 3 does not meet > 5" repeats them), made readable."""
     return [readable(str(r), ranges, titles) for r in reasons or ()
-            if " does not meet " not in str(r) and " meets " not in str(r)]
+            if " does not meet " not in str(r) and " meets " not in str(r) and not _DEPENDENCY.fullmatch(str(r))]
+
+
+#: "HIGH_VO not detected": a reason that only repeats another rule's result (shown in its own row).
+_DEPENDENCY = re.compile(r"[A-Z][A-Z0-9_]+ (?:not detected|detected|could not be judged)")
 
 
 def _evidence_line(e: Mapping[str, Any], ranges: Mapping[str, Any], titles: Mapping[str, str] | None = None) -> str:
@@ -75,58 +87,45 @@ def _evidence_line(e: Mapping[str, Any], ranges: Mapping[str, Any], titles: Mapp
     return " — ".join(parts)
 
 
-def _pattern_view(p: Mapping[str, Any], ranges: Mapping[str, Any], refs: Refs,
+def _pattern_view(p: PatternResult, ranges: Mapping[str, Any], refs: Refs,
                   titles: Mapping[str, str] | None = None) -> dict[str, Any]:
-    evidence = p.get("evidence")
-    if isinstance(evidence, Mapping):
-        lines = fmt_pairs(evidence, ranges)
-    elif isinstance(evidence, (list, tuple)):
-        lines = [e if isinstance(e, str) else _evidence_line(e, ranges, titles) if isinstance(e, Mapping) and (
-            "code" in e or "title" in e) else "; ".join(fmt_pairs(e, ranges)) if isinstance(e, Mapping) else str(e)
-            for e in evidence]
-    elif evidence:
-        lines = [str(evidence)]
-    else:
-        lines = []
-    status = str(p.get("status", "not_judged"))
-    reasons = p.get("reasons") or p.get("reason") or p.get("note")
-    if isinstance(reasons, (list, tuple)):
-        # reasons repeat the evidence lines for patterns built by the findings engine; keep only new ones
-        reasons = "; ".join(r for r in _new_reasons(reasons, ranges, titles)
-                            if not any(r.split(": ", 1)[-1] in ln for ln in lines))
+    lines = [_evidence_line(e, ranges, titles) if "code" in e or "title" in e else "; ".join(fmt_pairs(e, ranges))
+             for e in p.evidence]
+    # reasons repeat the evidence lines for patterns built by the findings engine; keep only new ones
+    reasons = "; ".join(r for r in _new_reasons(p.reasons, ranges, titles)
+                        if not any(r.split(": ", 1)[-1] in ln for ln in lines))
     return {
-        "code": p.get("code", ""), "title": p.get("title") or humanise(p.get("code", "pattern")),
-        "status": status, "status_label": STATUS_LABELS.get(status, status),
-        "summary": p.get("text") or p.get("summary") or p.get("description") or "",
-        "plain": p.get("plain_text") or p.get("text") or "",
+        "code": p.code, "title": p.title or humanise(p.code or "pattern"),
+        "status": p.status, "status_label": STATUS_LABELS.get(p.status, p.status),
+        "summary": p.text, "plain": p.plain_text or p.text,
         "reason": reasons or None,
-        "evidence": lines, "findings": list(p.get("findings") or p.get("finding_codes") or []),
-        "sources": refs.cite(p.get("sources") or ()),
+        "evidence": lines, "findings": [],
+        "sources": [],
     }
 
 
-def rule_titles(findings: Mapping[str, Any] | None) -> dict[str, str]:
+def rule_titles(findings: FindingsResult | None) -> dict[str, str]:
     """Rule code → title, from the engine's rule outcomes and findings."""
     titles: dict[str, str] = {}
-    for key in ("outcomes", "findings"):
-        for o in (findings or {}).get(key, []) or []:
-            if isinstance(o, Mapping) and o.get("code") and o.get("title"):
-                titles.setdefault(str(o["code"]), str(o["title"]))
+    if findings is None:
+        return titles
+    for o in (*findings.outcomes, *findings.findings):
+        if o.code and o.title:
+            titles.setdefault(o.code, o.title)
     return titles
 
 
-def _outcome_views(findings: Mapping[str, Any] | None, ranges: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _outcome_views(findings: FindingsResult | None, ranges: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Rules that were checked but not detected, or could not be judged (from the engine's rule outcomes)."""
     titles = rule_titles(findings)
     out = []
-    for o in (findings or {}).get("outcomes", []) or []:
-        if not isinstance(o, Mapping) or o.get("status") == "detected":
+    for o in findings.outcomes if findings is not None else ():
+        if o.status == "detected":
             continue
-        status = str(o.get("status", ""))
-        out.append({"title": o.get("title") or humanise(o.get("code", "")), "status": status,
-                    "status_label": STATUS_LABELS.get(status, status),
-                    "values": fmt_pairs(o.get("values"), ranges, o.get("threshold") or {}),
-                    "confidence_note": "; ".join(_new_reasons(o.get("reasons") or (), ranges, titles))})
+        out.append({"title": o.title or humanise(o.code), "status": o.status,
+                    "status_label": STATUS_LABELS.get(o.status, o.status),
+                    "values": fmt_pairs(o.values, ranges, o.threshold),
+                    "confidence_note": "; ".join(_new_reasons(o.reasons, ranges, titles))})
     return out
 
 
@@ -179,7 +178,7 @@ def _band_text(metric: str, info: Mapping[str, Any], ranges: Mapping[str, Any]) 
         return f"≥ {fmt_quantity(metric, low, ranges)}"
     if high is not None:
         return f"≤ {fmt_quantity(metric, high, ranges)}"
-    return info.get("note", "") and f"no band ({info.get('note')})" or "—"
+    return str(info.get("note") or "—")
 
 
 def _outside(value: Any, info: Mapping[str, Any]) -> bool:
@@ -189,101 +188,102 @@ def _outside(value: Any, info: Mapping[str, Any]) -> bool:
         return False
     if not math.isfinite(v):
         return False
-    return bool((info.get("low") is not None and v < info["low"]) or (info.get("high") is not None and v > info["high"]))
+    favourable = info.get("favourable")  # "low" / "high": values beyond the band on that side are not a problem
+    low = info.get("low") is not None and v < info["low"] and favourable != "low"
+    high = info.get("high") is not None and v > info["high"] and favourable != "high"
+    return bool(low or high)
 
 
-def _referral_view(e: Evaluation, refs: Refs) -> dict[str, Any] | None:
+def _referral_view(e: Evaluation, parts: EvaluationParts, refs: Refs) -> dict[str, Any] | None:
     if not e.refer or e.red_flags is None:
         return None
-    hits = [{"code": h.code, "level": LEVEL_LABELS.get(h.level, h.level), "reason": h.reason, "action": h.action,
-             "grade": h.evidence_grade, "sources": refs.cite(h.sources)} for h in e.red_flags.hits]
-    letter = None
-    if e.plan:
-        ref = e.plan.get("referral")
-        letter = (ref.get("letter") if isinstance(ref, Mapping) else None) or e.plan.get("referral_letter")
-    return {"level": e.red_flags.level, "level_label": LEVEL_LABELS.get(e.red_flags.level, e.red_flags.level),
-            "hits": hits, "letter": letter}
+    hits = []
+    for h in e.red_flags.hits:
+        clearance = getattr(h, "clearance", None)
+        hits.append({"code": h.code, "title": getattr(h, "title", "") or h.code,
+                     "level": LEVEL_LABELS.get(h.level, h.level), "reason": h.reason, "action": h.action,
+                     "grade": h.evidence_grade, "sources": refs.cite(h.sources),
+                     "clearance": clearance.describe() if hasattr(clearance, "describe") else None})
+    letter = parts.plan.referral.letter if parts.plan is not None and parts.plan.referral is not None else None
+    level = getattr(e.red_flags, "referral_level", e.red_flags.level)
+    return {"level": level, "level_label": LEVEL_LABELS.get(level, level), "hits": hits, "letter": letter}
 
 
-def _intake_rows(intake: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    if not intake:
+def _intake_rows(intake: Intake | None) -> list[tuple[str, str]]:
+    if intake is None:
         return []
     rows: list[tuple[str, str]] = []
-    pain = intake.get("pain") or {}
-    if pain:
-        rows.append(("Pain (0–10): now / worst 24 h / during run / 24 h after",
-                     " / ".join(fmt_number(pain.get(k)) for k in ("now", "worst_24h", "during_run", "after_run_24h"))))
-    loc = intake.get("location") or {}
-    where = [w for w, on in (("central lumbar", loc.get("central_lumbar")), ("buttock", loc.get("buttock")),
-                             ("below knee", loc.get("below_knee"))) if on]
-    if loc.get("unilateral_side"):
-        where.append(f"{loc['unilateral_side']} side")
-    if loc.get("referred_leg_pain"):
-        where.append(f"referred leg pain ({loc.get('referred_leg_side') or 'side not given'})")
+    pain = intake.pain
+    rows.append(("Pain (0–10): now / worst 24 h / during run / 24 h after",
+                 " / ".join(fmt_number(v) for v in (pain.now, pain.worst_24h, pain.during_run, pain.after_run_24h))))
+    loc = intake.location
+    where = [w for w, on in (("central lumbar", loc.central_lumbar), ("buttock", loc.buttock),
+                             ("below knee", loc.below_knee)) if on]
+    if loc.unilateral_side:
+        where.append(f"{loc.unilateral_side} side")
+    if loc.referred_leg_pain:
+        where.append(f"referred leg pain ({loc.referred_leg_side or 'side not given'})")
     if where:
         rows.append(("Pain location", ", ".join(where)))
-    timing = intake.get("timing") or {}
-    if timing:
-        parts = []
-        if timing.get("surfaces") and timing["surfaces"] != "unknown":
-            parts.append(str(timing["surfaces"]).replace("_", " "))
-        if timing.get("onset_minutes_into_run") is not None:
-            parts.append(f"starts after {fmt_number(timing['onset_minutes_into_run'])} min")
-        if timing.get("treadmill_speed_kmh_at_onset") is not None:
-            parts.append(f"at {fmt_number(timing['treadmill_speed_kmh_at_onset'], 1)} km/h")
-        if timing.get("onset_date"):
-            parts.append(f"episode since {timing['onset_date']}")
-        if parts:
-            rows.append(("When it hurts", ", ".join(parts)))
-    mod = intake.get("modifiers") or {}
-    if mod.get("aggravating"):
-        rows.append(("Aggravating", ", ".join(mod["aggravating"])))
-    if mod.get("easing"):
-        rows.append(("Easing", ", ".join(mod["easing"])))
-    if mod.get("directional_preference") and mod["directional_preference"] != "unknown":
-        rows.append(("Directional preference", str(mod["directional_preference"]).replace("_", " ")))
-    inst = intake.get("instruments") or {}
+    timing = intake.timing
+    parts = []
+    if timing.surfaces != "unknown":
+        parts.append(timing.surfaces.replace("_", " "))
+    if timing.onset_minutes_into_run is not None:
+        parts.append(f"starts after {fmt_number(timing.onset_minutes_into_run)} min")
+    if timing.treadmill_speed_kmh_at_onset is not None:
+        parts.append(f"at {fmt_number(timing.treadmill_speed_kmh_at_onset, 1)} km/h")
+    if timing.onset_date:
+        parts.append(f"episode since {timing.onset_date.isoformat()}")
+    if parts:
+        rows.append(("When it hurts", ", ".join(parts)))
+    mod = intake.modifiers
+    if mod.aggravating:
+        rows.append(("Aggravating", ", ".join(mod.aggravating)))
+    if mod.easing:
+        rows.append(("Easing", ", ".join(mod.easing)))
+    if mod.directional_preference != "unknown":
+        rows.append(("Directional preference", mod.directional_preference.replace("_", " ")))
+    inst = intake.instruments
     scores = []
-    if inst.get("odi_percent") is not None:
-        scores.append(f"Oswestry {fmt_number(inst['odi_percent'])} %")
-    if inst.get("rmdq_score") is not None:
-        scores.append(f"Roland-Morris {inst['rmdq_score']}/24")
-    if inst.get("startback_total") is not None:
-        scores.append(f"STarT Back {inst['startback_total']}/9 (psychosocial {fmt_number(inst.get('startback_psychosocial'))}/5)")
+    if inst.odi_percent is not None:
+        scores.append(f"Oswestry {fmt_number(inst.odi_percent)} %")
+    if inst.rmdq_score is not None:
+        scores.append(f"Roland-Morris {inst.rmdq_score}/24")
+    if inst.startback_total is not None:
+        scores.append(f"STarT Back {inst.startback_total}/9 (psychosocial {fmt_number(inst.startback_psychosocial)}/5)")
     if scores:
         rows.append(("Questionnaire scores", "; ".join(scores)))
-    for a in inst.get("psfs") or ():
-        rows.append((f"Function: {a.get('activity')}", f"{fmt_number(a.get('score'))}/10"))
-    hist = intake.get("history") or {}
-    if hist.get("previous_episodes") or hist.get("prior_running_injuries"):
-        rows.append(("History", f"{hist.get('previous_episodes', 0)} previous episode(s)"
-                     + (f"; injuries: {', '.join(hist['prior_running_injuries'])}"
-                        if hist.get("prior_running_injuries") else "")))
-    if intake.get("medications"):
-        rows.append(("Medication", ", ".join(intake["medications"])))
+    for a in inst.psfs:
+        rows.append((f"Function: {a.activity}", f"{fmt_number(a.score)}/10"))
+    hist = intake.history
+    if hist.previous_episodes or hist.prior_running_injuries:
+        rows.append(("History", f"{hist.previous_episodes} previous episode(s)"
+                     + (f"; injuries: {', '.join(hist.prior_running_injuries)}" if hist.prior_running_injuries else "")))
+    if intake.medications:
+        rows.append(("Medication", ", ".join(intake.medications)))
     return rows
 
 
-def _patient_rows(e: Evaluation) -> list[tuple[str, str]]:
+def _patient_rows(e: Evaluation, intake: Intake | None) -> list[tuple[str, str]]:
     p = dict(e.patient)
-    intake = e.intake or {}
     rows: list[tuple[str, str]] = []
     name = p.get("name")
     if name:
         rows.append(("Name", str(name)))
-    rid = p.get("id") or p.get("runner_id") or intake.get("runner_id")
+    rid = p.get("id") or p.get("runner_id") or (intake.runner_id if intake else None)
     if rid:
         rows.append(("Runner ID", str(rid)))
-    age = p.get("age_years") or intake.get("age_years")
+    age = p.get("age_years") or (intake.age_years if intake else None)
     if age is not None:
         rows.append(("Age", f"{age} years"))
-    sex = p.get("sex") or intake.get("sex")
+    sex = p.get("sex") or (intake.sex if intake else None)
     if sex:
         rows.append(("Sex", str(sex)))
-    height = p.get("height_cm") or intake.get("height_cm")
+    height = p.get("height_cm") or (intake.height_cm if intake else None)
     if height:
         rows.append(("Height", f"{fmt_number(height)} cm"))
-    weight = p.get("weight_kg") or intake.get("weight_kg")
+    weight = p.get("weight_kg") or (intake.weight_kg if intake else None)
     if weight:
         rows.append(("Weight", f"{fmt_number(weight)} kg"))
     for k, v in p.items():
@@ -292,10 +292,10 @@ def _patient_rows(e: Evaluation) -> list[tuple[str, str]]:
     return rows
 
 
-def _session_rows(e: Evaluation) -> list[tuple[str, str]]:
+def _session_rows(e: Evaluation, intake: Intake | None) -> list[tuple[str, str]]:
     s = dict(e.session)
     rows: list[tuple[str, str]] = [("Evaluation ID", e.evaluation_id[:12]), ("Created", e.created_at.replace("T", " "))]
-    date = s.pop("date", None) or (e.intake or {}).get("assessment_date")
+    date = s.pop("date", None) or (intake.assessment_date.isoformat() if intake and intake.assessment_date else None)
     if date:
         rows.insert(0, ("Session date", str(date)))
     for k, v in s.items():
@@ -324,28 +324,35 @@ def keyframe_paths(e: Evaluation, asset_dir: Path) -> list[tuple[str, Path]]:
 
 
 def build_view(e: Evaluation, *, out_dir: Path, asset_dir: Path, plots: Mapping[str, Path | None],
-               ranges_path: str | None = None) -> dict[str, Any]:
+               ranges_path: str | None = None, parts: EvaluationParts | None = None) -> dict[str, Any]:
     """Everything the clinician and runner templates show, pre-formatted.
 
     out_dir: where the HTML is written (image links are relative to it); asset_dir: folder of the
-    evaluation's own artefacts (key frames); plots: name → PNG written for this report (or None).
+    evaluation's own artefacts (key frames); plots: name → PNG written for this report (or None);
+    parts: the evaluation's typed parts (default ``e.parts()``; a part its producer cannot read is refused).
     """
+    parts = parts if parts is not None else e.parts()
     ranges_all = load_ranges(ranges_path)
     ranges = ranges_all["metrics"]
     refs = Refs(load_references())
     findings = sorted(e.finding_list(), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.domain, f.code))
     detected = [_finding_view(f, ranges, refs) for f in findings if f.status == "detected" and f.domain != "red_flag"]
+    add_cause_conflicts(detected, refs)
     others = [_finding_view(f, ranges, refs) for f in findings if f.status != "detected" and f.domain != "red_flag"]
-    others += _outcome_views(e.findings, ranges)
+    others += _outcome_views(parts.findings, ranges)
     by_domain: dict[str, list[dict[str, Any]]] = {}
     for f in detected:
         by_domain.setdefault(f["domain"], []).append(f)
-    patterns = [_pattern_view(p, ranges, refs, rule_titles(e.findings))
-                for p in (e.findings or {}).get("patterns", []) if isinstance(p, Mapping)]
+    titles_by_rule = rule_titles(parts.findings)
+    patterns = [_pattern_view(p, ranges, refs, titles_by_rule)
+                for p in (parts.findings.patterns if parts.findings is not None else ())]
     captures = [_capture_view(n, a, ranges) for n, a in (("side", e.side), ("rear", e.rear)) if a is not None]
-    referral = _referral_view(e, refs)
+    leg_sources = (e.side_merge or {}).get("provenance_text")
+    if leg_sources and captures and captures[0]["name"] == "side":  # which clip each leg's numbers came from
+        captures[0]["rows"].insert(1, ("Leg sources", leg_sources))
+    referral = _referral_view(e, parts, refs)
     titles = {f.code: f.title for f in findings}
-    plan = plan_view(e.plan, e.refer, refs, titles)
+    plan = plan_view(parts.plan, e.refer, refs, titles)
     if plan is not None and e.artefacts.get("metronome"):
         wav = asset_dir / str(e.artefacts["metronome"])
         plan["metronome"] = {"src": _relative(wav, out_dir), "name": wav.name} if wav.is_file() else None
@@ -353,13 +360,16 @@ def build_view(e: Evaluation, *, out_dir: Path, asset_dir: Path, plots: Mapping[
                  for k, p in plots.items() if p is not None]
     keyframes = [{"view": v, "src": _relative(p, out_dir), "caption": f"{v.capitalize()} view: {_frame_name(p.stem)}"}
                  for v, p in keyframe_paths(e, asset_dir)]
-    quality = [dict(f, view=c["title"]) for c in captures for f in c["flags"]]
+    quality = [dict(f, view=c["title"], headline=flag_headline(f["message"])) for c in captures for f in c["flags"]]
+    synthesis = build_synthesis(e, parts, findings, ranges, refs)
+    emergency = bool(e.refer and e.red_flags is not None and getattr(
+        e.red_flags, "stop_evaluation", e.red_flags.level == "emergency"))
     return {
         "title": "Back To Running Evaluation — report of findings",
         "disclaimer": DISCLAIMER,
-        "patient": _patient_rows(e),
-        "session": _session_rows(e),
-        "intake": _intake_rows(e.intake),
+        "patient": _patient_rows(e, parts.intake),
+        "session": _session_rows(e, parts.intake),
+        "intake": _intake_rows(parts.intake),
         "yellow_flags": list(e.red_flags.yellow_flags) if e.red_flags else [],
         "red_flag_screen": None if e.red_flags is None else LEVEL_LABELS.get(e.red_flags.level, e.red_flags.level),
         "referral": referral,
@@ -370,21 +380,50 @@ def build_view(e: Evaluation, *, out_dir: Path, asset_dir: Path, plots: Mapping[
                                                       if kv[0] in DOMAIN_LABELS else 99)],
         "findings_detected": detected,
         "findings_other": others,
-        "findings_assessed": e.findings is not None or bool(detected or others),
+        "findings_assessed": parts.findings is not None or bool(detected or others),
         "patterns": patterns,
-        "tests": tests_view(e.tests, refs),
-        "training": training_view(e.training, e),
+        "tests": tests_view(parts.tests, refs, titles_by_rule),
+        "training": training_view(parts.training, e),
+        "bounce_conflict": cause_conflict("VERTICAL_BOUNCING"),
         "plan": plan,
         "plots": plot_list,
         "plot": {p["name"]: p for p in plot_list},
         "keyframes": keyframes,
         "references": refs.listing(),
+        "refs_obj": refs,
+        "synthesis": synthesis,
+        "emergency": emergency,
         "attribution": list(e.attribution),
         "inputs": [i.to_dict() for i in e.inputs],
         "software": sorted(e.software.items()),
         "settings": _settings_rows(e),
-        "runner": _runner_view(e, detected, plan),
+        "runner": runner_view(e, parts, synthesis, plan, detected),
     }
+
+
+def flag_headline(message: str) -> str:
+    """The first clause of a capture-quality message (up to its first ":" or ";"), for page 1; the full message
+    is in the appendix. "left/right asymmetry not assessable: the foot contacts …" → "left/right asymmetry not
+    assessable"."""
+    head = re.split(r"[:;]\s", str(message), maxsplit=1)[0].strip()
+    return head.rstrip(".") or str(message)
+
+
+def finalize_references(view: dict[str, Any], html: str) -> bool:
+    """Add every id cited inline in the rendered report (finding texts, caveats, conflicts …) to its reference list.
+
+    Returns True when the list changed (the report must then be rendered again so that the list is complete).
+    """
+    refs: Refs = view["refs_obj"]
+    body = re.sub(r'<section id="references".*?</section>', " ", html, flags=re.DOTALL)
+    before = set(refs.used)
+    for k in cited_ids(re.sub(r"<[^>]+>", " ", body)):
+        if k in refs.table:
+            refs.used.add(k)
+    if refs.used == before:
+        return False
+    view["references"] = refs.listing()
+    return True
 
 
 _EVENT_NAMES = {"IC": "initial contact", "TO": "toe-off", "MS": "midstance"}
@@ -400,27 +439,27 @@ def _frame_name(stem: str) -> str:
 
 def _settings_rows(e: Evaluation) -> list[tuple[str, str]]:
     """The settings that shape the numbers, in words (full settings are in evaluation.json)."""
-    st = dict(e.settings)
+    st = e.settings
     rows: list[tuple[str, str]] = []
-    rules = st.get("rules") if isinstance(st.get("rules"), Mapping) else {}
-    if rules.get("version"):
-        rows.append(("Findings rules", f"version {rules['version']}" + (
-            f", clinic file {rules['clinic_file']}" if rules.get("clinic_file") else ", packaged defaults")))
-    analysis = st.get("analysis") if isinstance(st.get("analysis"), Mapping) else {}
-    if analysis:
-        parts = []
-        if analysis.get("lowpass_cutoff_hz") is not None:
-            parts.append(f"angle low-pass {fmt_number(analysis['lowpass_cutoff_hz'])} Hz")
-        if analysis.get("min_visibility") is not None:
-            parts.append(f"landmark visibility ≥ {fmt_number(analysis['min_visibility'])}")
-        if analysis.get("scale_method"):
-            parts.append(f"scale from {analysis['scale_method']}")
-        if analysis.get("pose_source"):
-            parts.append(f"pose {analysis['pose_source']}")
-        if parts:
-            rows.append(("Analysis", "; ".join(parts)))
-    used = [f"height {fmt_number(st['height_cm'])} cm" if st.get("height_cm") else "height not given",
-            f"belt speed {fmt_number(st['speed_mps'], 2)} m/s" if st.get("speed_mps") else "belt speed not given"]
+    version = recorded.rules_version(st)
+    if version:
+        clinic = recorded.rules_clinic_file(st)
+        rows.append(("Findings rules", f"version {version}" + (f", clinic file {clinic}" if clinic
+                                                                else ", packaged defaults")))
+    parts = []
+    if (cutoff := recorded.lowpass_cutoff_hz(st)) is not None:
+        parts.append(f"angle low-pass {fmt_number(cutoff)} Hz")
+    if (visibility := recorded.min_visibility(st)) is not None:
+        parts.append(f"landmark visibility ≥ {fmt_number(visibility)}")
+    if method := recorded.scale_method(st):
+        parts.append(f"scale from {method}")
+    if source := recorded.pose_source(st):
+        parts.append(f"pose {source}")
+    if parts:
+        rows.append(("Analysis", "; ".join(parts)))
+    height, speed = recorded.runner_height_cm(st), recorded.runner_speed_mps(st)
+    used = [f"height {fmt_number(height)} cm" if height else "height not given",
+            f"belt speed {fmt_number(speed, 2)} m/s" if speed else "belt speed not given"]
     rows.append(("Runner inputs", "; ".join(used)))
     return rows
 
@@ -435,15 +474,3 @@ PLOT_CAPTIONS = {
     "sides": "Mean ± SD per side against the typical range (shaded)",
     "weekly_volume": "Weekly running distance from the imported logs",
 }
-
-
-def _runner_view(e: Evaluation, detected: Sequence[Mapping[str, Any]], plan: Mapping[str, Any] | None
-                 ) -> dict[str, Any]:
-    """Plain-language summary for the runner (no codes, no statistics)."""
-    points = [{"title": f["title"], "text": f["plain"]} for f in detected if f["severity"] != "info"]
-    return {
-        "name": e.patient.get("name") or e.patient.get("id") or (e.intake or {}).get("runner_id") or "",
-        "refer": e.refer,
-        "points": points,
-        "has_plan": plan is not None,
-    }

@@ -5,6 +5,7 @@ No engine is created at import time; ``make_engine(url)`` is called by ``web.cre
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import platformdirs
@@ -12,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtorun.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "backtorun"
 
@@ -54,10 +57,23 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA secure_delete=ON")  # deleted records are overwritten, not left in free pages
             cur.close()
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def flush_deleted_data(engine: Engine) -> None:
+    """After a deletion: on SQLite, checkpoint and truncate the write-ahead log, whose old frames still hold the
+    deleted rows (``secure_delete`` already zeroes them in the database file). PostgreSQL reclaims dead rows by
+    its own (auto)vacuum."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy:
+            log.warning("the SQLite log could not be truncated now (a reader is active); it is on the next checkpoint")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

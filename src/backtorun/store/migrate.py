@@ -24,11 +24,31 @@ def _config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Bring the database schema to ``revision``; returns the revision now current."""
-    with engine.begin() as conn:
-        cfg = _config(engine)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    """Bring the database schema to ``revision``; returns the revision now current.
+
+    On SQLite, foreign keys are switched off for the migration (a table rebuild drops the old table, and a dropped
+    parent table would cascade to its children) and checked afterwards; the pragma only works outside a
+    transaction, so it is set before the migration's transaction begins.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg = _config(engine)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} rows with broken references; "
+                                           "rolled back")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
     return current_revision(engine)
 
 

@@ -4,7 +4,7 @@
 from backtorun.training._fit import read_fit_records as _read_fit_records_bytes
 from backtorun.training.importer import expand_paths, import_logs, read_log_file, sniff_format
 from backtorun.training.model import DuplicateSession, RefusedFile, RunningDynamics, Session, TrainingHistory
-from backtorun.training.plot import weekly_volume_plot
+from backtorun.training.plot import write_weekly_volume_png
 from backtorun.training.rules import (LoadRules, TrainingAssessment, WeekVolume, assess_training, load_load_rules,
                                       running_dynamics_summary)
 
@@ -24,4 +24,4 @@ def read_fit_records(path):  # type: ignore[no-untyped-def]
 
 __all__ = ["DuplicateSession", "LoadRules", "RefusedFile", "RunningDynamics", "Session", "TrainingAssessment",
            "TrainingHistory", "WeekVolume", "assess_training", "expand_paths", "import_logs", "load_load_rules",
-           "read_fit_records", "read_log_file", "running_dynamics_summary", "sniff_format", "weekly_volume_plot"]
+           "read_fit_records", "read_log_file", "running_dynamics_summary", "sniff_format", "write_weekly_volume_png"]

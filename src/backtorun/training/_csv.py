@@ -69,6 +69,9 @@ def _hms(v: Any) -> float | None:
     s = str(v).strip()
     if s in ("", "--"):
         return None
+    if s.startswith("-"):  # "-00:10:00" is minus ten minutes (then refused as impossible), not +10 min
+        rest = _hms(s[1:])
+        return None if rest is None else -rest
     if re.fullmatch(r"\d+(\.\d+)?", s):
         return float(s)
     parts = s.split(":")
@@ -195,7 +198,8 @@ def parse_csv(data: bytes, *, source_file: str, sha256: str, tz: tzinfo | None =
             continue
         notes = () if layout == "strava" or tz is not None else ("Garmin CSV dates have no time zone: UTC assumed",)
         sessions.append(Session(start_time=start, sub_sport=None, has_gps=False, source_file=source_file,
-                                source_format=f"csv_{layout}", file_sha256=sha256, notes=notes, **sess))
+                                source_format=f"csv_{layout}", file_sha256=sha256, notes=notes, source_row=n,
+                                **sess))
     if not sessions:
         raise CsvReadError(f"CSV ({layout} layout) has no readable activity rows"
                            + (f": {problems[0]}" if problems else ""))

@@ -1,5 +1,7 @@
 """TCX and GPX activity files. XML is parsed with defusedxml, which refuses entity declarations and external
-references (XML bombs, XXE); GPX text is handed to gpxpy only after that check.
+references (XML bombs, XXE); GPX text is handed to gpxpy only after that check. Before either parser builds a tree,
+a streaming pass (expat, no recursion) refuses files nested deeper than ``MAX_XML_DEPTH`` or holding more than
+``MAX_XML_ELEMENTS`` elements: gpxpy walks extensions recursively, and ~140,000 nested levels overflow the C stack.
 
 Cadence: Garmin TCX ``RunCadence``/``Cadence`` and GPX ``TrackPointExtension/cad`` hold one foot's strides per
 minute for running; a median below ``ONE_FOOT_CADENCE_BELOW`` is taken as one foot and doubled to steps/min.
@@ -13,6 +15,8 @@ from datetime import datetime, timezone
 from typing import Iterable
 from xml.etree.ElementTree import Element
 
+import pyexpat
+
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 import gpxpy
@@ -22,14 +26,61 @@ from backtorun.training.model import Session
 
 ONE_FOOT_CADENCE_BELOW = 120.0  # spm; human running step rate is 140–220, one foot 70–110 (D)
 _SMOOTH_ELEVATION_M = 2.0  # ignore climbs smaller than this between kept points (hysteresis, D)
+#: Deepest element nesting accepted: real TCX/GPX exports nest ≤ 12 levels (extensions included).
+MAX_XML_DEPTH = 64
+#: Most elements accepted in one file: a 64 MiB file of minimal track points holds about 2 million.
+MAX_XML_ELEMENTS = 5_000_000
 
 
 class XmlReadError(Exception):
     """Raised with a one-line reason when a TCX/GPX file cannot be used."""
 
 
+class _TooLarge(Exception):
+    pass
+
+
+class _Doctype(Exception):
+    pass
+
+
+def _stop_at_doctype(*_args: object) -> None:
+    raise _Doctype  # a DTD is refused by safe_parse; never expand its entities here
+
+
+def check_xml_bounds(data: bytes, *, max_depth: int = MAX_XML_DEPTH, max_elements: int = MAX_XML_ELEMENTS) -> None:
+    """Stream ``data`` through expat (iterative) and raise XmlReadError past ``max_depth`` nesting levels or
+    ``max_elements`` elements, before any parser that recurses sees it. Malformed XML is left to the real parse."""
+    depth = [0, 0]  # current depth, elements seen
+
+    def start(_name: str, _attrs: object) -> None:
+        depth[0] += 1
+        depth[1] += 1
+        if depth[0] > max_depth:
+            raise _TooLarge(f"XML nests elements deeper than {max_depth} levels")
+        if depth[1] > max_elements:
+            raise _TooLarge(f"XML holds more than {max_elements:,} elements")
+
+    def end(_name: str) -> None:
+        depth[0] -= 1
+
+    parser = pyexpat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = _stop_at_doctype
+    try:
+        parser.Parse(data, True)
+    except _TooLarge as exc:
+        raise XmlReadError(f"{exc}: not a real activity export (refused to protect the parser); export the file "
+                           "again from the app") from None
+    except (_Doctype, pyexpat.ExpatError):
+        return  # reported with its position by safe_parse
+
+
 def safe_parse(data: bytes) -> Element:
-    """Parse XML safely; entity declarations/DTDs/external references are refused."""
+    """Parse XML safely: nesting/size bounds first (:func:`check_xml_bounds`); entity declarations, DTDs and
+    external references are refused."""
+    check_xml_bounds(data)
     try:
         return DET.fromstring(data, forbid_dtd=True)
     except DefusedXmlException as exc:

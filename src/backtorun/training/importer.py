@@ -20,6 +20,7 @@ from backtorun.training._csv import CsvReadError, parse_csv
 from backtorun.training._fit import FitReadError, parse_fit
 from backtorun.training._xml import XmlReadError, parse_gpx, parse_tcx
 from backtorun.training.model import DuplicateSession, RefusedFile, Session, TrainingHistory
+from backtorun.training.sanity import SessionBounds, implausible_reason, load_session_bounds
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,46 @@ _FORMAT_RANK = {"fit": 4, "tcx": 3, "gpx": 2, "csv_garmin": 1, "csv_strava": 1}
 _EXTENSIONS = {"fit": {".fit"}, "tcx": {".tcx"}, "gpx": {".gpx"}, "csv": {".csv"}}
 
 
+#: Leading bytes of files often exported or renamed by mistake, with the one-line advice for each.
+_KNOWN_NOT_LOGS = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or ZIP archive, not a CSV text file: in Excel use 'Save As' → "
+                     "'CSV UTF-8', or unzip the archive"),
+    (b"\xd0\xcf\x11\xe0", "a legacy Excel workbook (.xls), not a CSV text file: in Excel use 'Save As' → 'CSV UTF-8'"),
+    (b"\x1f\x8b", "gzip-compressed (e.g. Strava's .fit.gz/.gpx.gz): unpack it first, then import the file inside"),
+    (b"%PDF", "a PDF document, not a training log: export the activity as FIT, TCX, GPX or CSV"),
+    (b"\x89PNG", "a PNG image, not a training log: export the activity as FIT, TCX, GPX or CSV"),
+    (b"\xff\xd8\xff", "a JPEG image, not a training log: export the activity as FIT, TCX, GPX or CSV"),
+)
+
+
+def _utf16(data: bytes) -> bool:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:200]
+    return len(head) >= 8 and (head[1::2].count(0) > 0.8 * len(head[1::2]) or head[0::2].count(0) > 0.8 * len(head[0::2]))
+
+
+def _truncated_fit(data: bytes) -> bool:
+    """A FIT header cut short: first byte is the header size (12 or 14) and the '.FIT' tag is incomplete."""
+    if not data or data[0] not in (12, 14) or len(data) >= 12:
+        return False
+    tail = data[8:12]
+    return b".FIT".startswith(tail)
+
+
 def sniff_format(data: bytes) -> str:
     """'fit', 'tcx', 'gpx' or 'csv' from the bytes; raise BadLogFile-style ValueError with the reason."""
     if len(data) >= 12 and data[8:12] == b".FIT":
         return "fit"
+    if _truncated_fit(data):
+        raise ValueError(f"FIT file is truncated (only {len(data)} bytes, the header alone is 12–14): re-export it "
+                         "from the watch or app")
+    for magic, what in _KNOWN_NOT_LOGS:
+        if data.startswith(magic):
+            raise ValueError(f"file is {what}")
+    if _utf16(data):
+        raise ValueError("text is UTF-16 encoded (e.g. Excel 'Unicode Text'): save the CSV as 'CSV UTF-8' and import "
+                         "it again")
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         if b"<TrainingCenterDatabase" in head:
@@ -131,15 +168,19 @@ def _same_activity(a: Session, b: Session) -> bool:
 
 
 def import_logs(paths: Sequence[str | Path] | str | Path, *, now: datetime | None = None,
-                tz: tzinfo | None = None) -> TrainingHistory:
+                tz: tzinfo | None = None, bounds: SessionBounds | None = None) -> TrainingHistory:
     """Import files and folders; refuse unusable files with one-line reasons; de-duplicate sessions.
 
     ``now`` (default: the current time) is used to refuse sessions from the future (device clock wrong);
-    ``tz`` is the time zone for CSV exports whose dates carry none (Garmin Connect).
+    ``tz`` is the time zone for CSV exports whose dates carry none (Garmin Connect). Physically impossible
+    sessions (``bounds``, see :mod:`backtorun.training.sanity`) and unreadable CSV rows are listed in
+    ``skipped`` with the reason.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     now = now or datetime.now(timezone.utc)
+    bounds = bounds or load_session_bounds()
+    skipped: list[RefusedFile] = []
     refused: list[RefusedFile] = []
     duplicates: list[DuplicateSession] = []
     kept: list[Session] = []
@@ -163,10 +204,16 @@ def import_logs(paths: Sequence[str | Path] | str | Path, *, now: datetime | Non
             continue
         seen_hash[data_hash] = str(path)
         notes.extend(f"{path.name}: {p}" for p in problems)
+        skipped.extend(RefusedFile(str(path), f"{path.name}: {p}") for p in problems)
         for s in sessions:
             if s.start_time > now + FUTURE_TOLERANCE:
                 refused.append(RefusedFile(str(path), f"{path.name}: session starts {s.start_time.isoformat()}, in "
                                                       "the future: check the device clock"))
+                continue
+            reason = implausible_reason(s, bounds, now=now)
+            if reason is not None:
+                where = f"row {s.source_row}" if s.source_row else f"session {s.start_time.isoformat()}"
+                skipped.append(RefusedFile(str(path), f"{path.name}: {where} skipped: {reason}"))
                 continue
             match = next((k for k in kept if _same_activity(k, s)), None)
             if match is None:
@@ -181,4 +228,4 @@ def import_logs(paths: Sequence[str | Path] | str | Path, *, now: datetime | Non
                 f"(start within ±{DUPLICATE_START_TOLERANCE_S:.0f} s, similar distance)"))
     kept.sort(key=lambda s: s.start_time)
     return TrainingHistory(sessions=tuple(kept), refused=tuple(refused), duplicates=tuple(duplicates),
-                           notes=tuple(notes))
+                           notes=tuple(notes), skipped=tuple(skipped))

@@ -60,6 +60,7 @@ class Session:
     name: str | None = None
     rpe: float | None = None
     notes: tuple[str, ...] = ()
+    source_row: int | None = None  # 1-based line of a CSV activity list (header = 1); None for activity files
 
     @property
     def distance_km(self) -> float:
@@ -116,12 +117,16 @@ class DuplicateSession:
 
 @dataclass(frozen=True)
 class TrainingHistory:
-    """All imported sessions (sorted by start time), refused files and skipped duplicates."""
+    """All imported sessions (sorted by start time), refused files, skipped duplicates and skipped rows.
+
+    skipped: sessions or rows of otherwise readable files that were not imported (physically impossible values,
+    unreadable dates), each with the file and a one-line reason."""
 
     sessions: tuple[Session, ...] = ()
     refused: tuple[RefusedFile, ...] = ()
     duplicates: tuple[DuplicateSession, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    skipped: tuple[RefusedFile, ...] = ()
 
     @property
     def runs(self) -> tuple[Session, ...]:
@@ -129,4 +134,5 @@ class TrainingHistory:
 
     def to_dict(self) -> dict[str, Any]:
         return {"sessions": [s.to_dict() for s in self.sessions], "refused": [r.to_dict() for r in self.refused],
-                "duplicates": [d.to_dict() for d in self.duplicates], "notes": list(self.notes)}
+                "duplicates": [d.to_dict() for d in self.duplicates], "notes": list(self.notes),
+                "skipped": [r.to_dict() for r in self.skipped]}

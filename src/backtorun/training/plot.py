@@ -9,15 +9,19 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from backtorun.outputs import atomic_write, output_error  # noqa: E402
 from backtorun.training.rules import TrainingAssessment  # noqa: E402
 
 
-def weekly_volume_plot(assessment: TrainingAssessment, path: str | Path, *, max_weeks: int = 16) -> Path:
+def write_weekly_volume_png(assessment: TrainingAssessment, path: str | Path, *, max_weeks: int = 16) -> Path:
     """Write the weekly-volume bar chart to ``path`` (PNG) and return the path. Weeks flagged by WEEKLY_30 are
     outlined in red; the partial current week is hatched."""
     weeks = list(assessment.weeks)[-max_weeks:]
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, out.parent) from None
     flagged = set()
     for f in assessment.findings:
         if f.code == "WEEKLY_30":
@@ -46,7 +50,8 @@ def weekly_volume_plot(assessment: TrainingAssessment, path: str | Path, *, max_
         ax.legend(fontsize=8, loc="upper left")
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
-        fig.savefig(out, format="png")
+        # temp file + rename: a full disk leaves any previous plot intact, never an empty PNG
+        atomic_write(out, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
     return out

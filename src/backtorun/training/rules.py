@@ -17,6 +17,8 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from backtorun.config_files import load_validated
+from backtorun.errors import InputError
+from backtorun.records import from_plain
 from backtorun.training.model import RunningDynamics, Session, TrainingHistory
 from backtorun.types import Finding, json_safe
 
@@ -65,6 +67,11 @@ class WeekVolume:
         d["week_start"] = self.week_start.isoformat()
         return json_safe(d)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WeekVolume":
+        """The inverse of :meth:`to_dict` (derived keys ignored; a missing field is an InputError)."""
+        return from_plain(cls, d)
+
 
 @dataclass(frozen=True)
 class TrainingAssessment:
@@ -75,9 +82,13 @@ class TrainingAssessment:
     findings: list[Finding]
     metrics: dict[str, Any]
     history: TrainingHistory = field(repr=False, default_factory=TrainingHistory)
+    #: the summary as stored in evaluation.json, when read back by :meth:`from_dict` (the sessions are not stored)
+    stored_dynamics: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def running_dynamics_summary(self) -> dict[str, Any]:
         """Watch/pod running dynamics of the runs that have them (for display beside the video analysis)."""
+        if self.stored_dynamics is not None:
+            return dict(self.stored_dynamics)
         return running_dynamics_summary(self.history)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +96,24 @@ class TrainingAssessment:
                 "findings": [f.to_dict() for f in self.findings], "metrics": json_safe(self.metrics),
                 "running_dynamics": self.running_dynamics_summary(),
                 "refused": [r.to_dict() for r in self.history.refused],
-                "duplicates": [d.to_dict() for d in self.history.duplicates]}
+                "duplicates": [d.to_dict() for d in self.history.duplicates],
+                "skipped": [r.to_dict() for r in self.history.skipped]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrainingAssessment":
+        """The inverse of :meth:`to_dict`: the history keeps its refused, duplicate and skipped files (the
+        sessions are not stored), and the running-dynamics summary is the stored one."""
+        history = from_plain(TrainingHistory, {k: d.get(k, []) for k in ("refused", "duplicates", "skipped")})
+        return cls(today=date.fromisoformat(d["today"]) if "today" in d else _missing("today"),
+                   weeks=tuple(WeekVolume.from_dict(w) for w in d.get("weeks", [])),
+                   findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+                   metrics=dict(d.get("metrics") or {}), history=history,
+                   stored_dynamics=d.get("running_dynamics"))
+
+
+def _missing(name: str) -> Any:
+    raise InputError(f"TrainingAssessment: field '{name}' is missing",
+                     hint="the evaluation.json was written by another version; re-run the evaluation")
 
 
 def running_dynamics_summary(history: TrainingHistory) -> dict[str, Any]:

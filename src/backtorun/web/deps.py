@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from dataclasses import dataclass
 from typing import Iterator
@@ -10,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from backtorun.store import repo
-from backtorun.store.models import User, WebSession
+from backtorun.store.models import User, WebSession, utcnow
 
 SESSION_COOKIE = "btr_session"
 
@@ -29,6 +30,21 @@ class NotFound(Exception):
 
 class Forbidden(Exception):
     """The clinician may not do this (e.g. admin pages)."""
+
+
+class PasswordChangeRequired(Exception):
+    """The account logged in with a one-time password from an administrator's reset: only the password change
+    page (and logout) is open until a new password is chosen."""
+
+
+# paths open to a session whose password must be changed first
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
+
+
+def now(request: Request) -> dt.datetime:
+    """The current UTC time: ``app.state.clock()`` when set (tests control session timeouts), else the clock."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -57,22 +73,38 @@ class Clinician:
     clinic_id: int
     clinic_name: str
     csrf_token: str
+    must_change_password: bool = False
+    has_totp: bool = False
+
+    @property
+    def role(self) -> str:
+        """'admin' or 'clinician'."""
+        return "admin" if self.is_admin else "clinician"
 
     @classmethod
     def of(cls, ws: WebSession) -> "Clinician":
         u = ws.user
         return cls(user=u, user_id=u.id, email=u.email, is_admin=u.is_admin, clinic_id=u.clinic_id,
-                   clinic_name=u.clinic.name, csrf_token=ws.csrf_token)
+                   clinic_name=u.clinic.name, csrf_token=ws.csrf_token,
+                   must_change_password=bool(u.must_change_password), has_totp=bool(u.totp_secret))
 
 
 def current_clinician(request: Request, db: Session = Depends(get_db, scope="function")) -> Clinician:
+    """The session's clinician. The session is checked on the server at every request: revoked (logout,
+    "log out everywhere", password change, disabled account), past its absolute end (``session_max_age_s``) or
+    idle for ``session_idle_timeout_s`` means a new login."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotAuthenticated()
-    ws = repo.get_web_session(db, token)
+    settings = request.app.state.settings
+    ws = repo.get_web_session(db, token, now=now(request), idle_timeout_s=settings.session_idle_timeout_s,
+                              touch_after_s=settings.session_activity_resolution_s)
     if ws is None:
+        db.commit()  # an expired session's row is deleted even though the request fails
         raise NotAuthenticated()
     request.state.clinician = Clinician.of(ws)
+    if ws.user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired()
     return request.state.clinician
 
 

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import importlib
-import json
 import logging
 import multiprocessing
 import os
+import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtorun.errors import BacktorunError, ConfigError
-from backtorun.store import jobs as jobstore
+from backtorun.store import job_queue as jobstore
 from backtorun.store import repo
 from backtorun.store.db import make_engine, session_factory
 from backtorun.store.models import Evaluation, Job, Patient, utcnow
+from backtorun.web.storage import dask_scratch_dir, private_dir, private_tree, restrict_process_umask, run_dir
+
+if TYPE_CHECKING:
+    from backtorun.services.evaluation import EvaluationInputs
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class JobRunner(Protocol):
 
 def _worker_init(nice: int, parent_pid: int) -> None:
     """Runs once in each worker process: lower priority, exit when the server is gone (kill -9 included)."""
+    restrict_process_umask()  # results (videos, reports, key frames) are readable by this account only
     try:
         os.nice(nice)
     except OSError:
@@ -96,7 +102,13 @@ def execute_job(db_url: str, data_dir: str, job_id: int, owner: str, pipeline_sp
             with Sessions.begin() as s2:
                 jobstore.fail_job(s2, job_id, "the evaluation was deleted", owner)
             return "failed"
-        inputs = _inputs(s, ev, patient, job, Path(data_dir))
+        try:  # a stored intake or clinic settings file that no longer validates fails the job with its reason
+            analysis_job = _inputs(s, ev, patient, job, Path(data_dir))
+        except BacktorunError as exc:
+            with Sessions.begin() as s2:
+                jobstore.fail_job(s2, job_id, str(exc), owner)
+            return "failed"
+    evaluation_id, out_dir = analysis_job.evaluation_id, analysis_job.out_dir
     last = [0.0, ""]
 
     def progress(stage: str, fraction: float) -> None:
@@ -110,89 +122,105 @@ def execute_job(db_url: str, data_dir: str, job_id: int, owner: str, pipeline_sp
 
     try:
         progress("starting analysis", 0.01)
-        result = load_pipeline(pipeline_spec)(progress=progress, **inputs)
+        result = load_pipeline(pipeline_spec)(analysis_job, progress)
     except JobCancelled:
-        log.warning("job %s cancelled: taken over by another worker", job_id)
+        log.warning("job %s cancelled: taken over by another worker, or its evaluation was deleted", job_id)
+        _discard_if_deleted(Sessions, evaluation_id, out_dir)
         return "cancelled"
     except BacktorunError as exc:
         with Sessions.begin() as s:
             jobstore.fail_job(s, job_id, str(exc), owner)
+        _discard_if_deleted(Sessions, evaluation_id, out_dir)
         return "failed"
     except Exception as exc:  # noqa: BLE001 — a worker must record any failure on the job row
         log.exception("analysis job %s failed", job_id)
         with Sessions.begin() as s:
             jobstore.fail_job(s, job_id, f"internal error ({exc.__class__.__name__}: {exc}); "
                                          "please report it with the server log", owner)
+        _discard_if_deleted(Sessions, evaluation_id, out_dir)
         return "failed"
+    private_tree(out_dir)  # results readable by this account only, whatever modes the stages wrote them with
     with Sessions.begin() as s:
-        ev = s.get(Evaluation, inputs["evaluation_id"])
+        ev = s.get(Evaluation, evaluation_id)
         if ev is not None:
             ev.result = result
-            ev.result_dir = str(inputs["out_dir"])
+            ev.result_dir = str(out_dir)
             ev.completed_at = utcnow()
         jobstore.finish_job(s, job_id, owner)
+    if _discard_if_deleted(Sessions, evaluation_id, out_dir):
+        return "cancelled"
     return "done"
 
 
-def _inputs(s: Session, ev: Evaluation, patient: Patient, job: Job, data_dir: Path) -> dict[str, Any]:
-    """Everything the pipeline needs, as plain values (paths, numbers, dicts)."""
+def _discard_if_deleted(Sessions: sessionmaker[Session], evaluation_id: int, out_dir: Path) -> bool:
+    """Remove a run's output folder when its evaluation was deleted while it ran (nothing of it may stay)."""
+    with Sessions() as s:
+        if s.get(Evaluation, evaluation_id) is not None:
+            return False
+    # the run folder and its evaluation folder (recreated by this run after the deletion removed it)
+    target = out_dir.parent if out_dir.parent.name == f"evaluation-{evaluation_id}" else out_dir
+    shutil.rmtree(target, ignore_errors=True)
+    log.info("removed the output of a run whose evaluation was deleted meanwhile")
+    return True
+
+
+def clinic_settings_file(data_dir: Path, clinic_id: int) -> Path:
+    """The clinic's analysis settings (YAML/JSON tree of ``AnalysisSettings``), used by its jobs when present."""
+    return Path(data_dir) / "settings" / f"clinic-{clinic_id}-analysis.yaml"
+
+
+@dataclass(frozen=True)
+class AnalysisJob:
+    """One job's work: the store's evaluation row id, the run folder and the use case's inputs (built from the
+    evaluation's rows by :func:`_inputs`). A pipeline (``WebSettings.pipeline``) is called as
+    ``pipeline(job, progress)`` and returns the evaluation.json dictionary stored on the row."""
+
+    evaluation_id: int
+    out_dir: Path
+    inputs: EvaluationInputs
+
+
+def _inputs(s: Session, ev: Evaluation, patient: Patient, job: Job, data_dir: Path) -> AnalysisJob:
+    """The job's inputs from the database: uploads as paths, the saved intake and test results parsed and
+    validated again, and the clinic's analysis settings when it has a file (:func:`clinic_settings_file`)."""
+    from backtorun.services.analysis import read_settings
+    from backtorun.services.evaluation import EvaluationInputs
+    from backtorun.services.intake import check_intake_data, parse_tests
+
     side = repo.latest_upload(s, ev.id, "side")
     rear = repo.latest_upload(s, ev.id, "rear")
-    logs = [Path(u.stored_path) for u in repo.list_uploads(s, ev.id, "log")]
-    out_dir = (data_dir / "results" / f"clinic-{ev.clinic_id}" / f"evaluation-{ev.id}"
-               / f"job-{job.id}-attempt-{job.attempts}")
-    return {
-        "evaluation_id": ev.id,
-        "side_video": Path(side.stored_path) if side else None,
-        "rear_video": Path(rear.stored_path) if rear else None,
-        "intake": ev.intake, "tests": ev.tests, "logs": logs,
-        "out_dir": out_dir,
-        "height_cm": ev.height_cm if ev.height_cm is not None else patient.height_cm,
-        "speed_mps": ev.speed_mps,
-        "patient": {"id": patient.id, "name": patient.name, "birth_year": patient.birth_year, "sex": patient.sex,
-                    "height_cm": patient.height_cm},
-    }
+    # two side videos (camera on the runner's left and right) take the place of a single side video
+    side_left, side_right = repo.latest_upload(s, ev.id, "side_left"), repo.latest_upload(s, ev.id, "side_right")
+    if side_left or side_right:
+        side = None
+    clinic_settings = clinic_settings_file(data_dir, ev.clinic_id)
+    inputs = EvaluationInputs(
+        side_video=Path(side.stored_path) if side else None,
+        rear_video=Path(rear.stored_path) if rear else None,
+        side_left=Path(side_left.stored_path) if side_left else None,
+        side_right=Path(side_right.stored_path) if side_right else None,
+        intake=check_intake_data(ev.intake, source="saved intake").intake if ev.intake else None,
+        tests=parse_tests(ev.tests, source="saved test results") if ev.tests else None,
+        logs=tuple(Path(u.stored_path) for u in repo.list_uploads(s, ev.id, "log")),
+        height_cm=ev.height_cm if ev.height_cm is not None else patient.height_cm,
+        speed_mps=ev.speed_mps,
+        patient={"id": patient.id, "name": patient.name, "birth_year": patient.birth_year, "sex": patient.sex,
+                 "height_cm": patient.height_cm},
+        analysis_settings=read_settings(clinic_settings) if clinic_settings.is_file() else None,
+    )
+    return AnalysisJob(evaluation_id=ev.id, out_dir=run_dir(data_dir, ev.clinic_id, ev.id, job.id, job.attempts),
+                       inputs=inputs)
 
 
-def run_pipeline(*, evaluation_id: int, side_video: Path | None, rear_video: Path | None,
-                 intake: dict[str, Any] | None, tests: dict[str, Any] | None, logs: list[Path], out_dir: Path,
-                 height_cm: float | None, speed_mps: float | None, patient: dict[str, Any],
-                 progress: Progress) -> dict[str, Any]:
-    """The real analysis: ``services.evaluation.run_evaluation`` (falls back to the video analysis alone)."""
-    import yaml
+def run_pipeline(job: AnalysisJob, progress: Progress) -> dict[str, Any]:
+    """The real analysis: ``services.evaluation.run_evaluation`` of the job's inputs into its private run folder."""
+    from backtorun.services.evaluation import run_evaluation
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if side_video is None and rear_video is None:
+    if all(v is None for v in (job.inputs.side_video, job.inputs.rear_video, job.inputs.side_left,
+                               job.inputs.side_right)):
         raise BacktorunError("no video uploaded", hint="upload a side-view (and optionally a rear-view) video first")
-    try:
-        from backtorun.services.evaluation import run_evaluation
-    except ImportError:
-        run_evaluation = None  # type: ignore[assignment]
-    if run_evaluation is not None:
-        intake_path = tests_path = None
-        if intake:
-            intake_path = out_dir / "intake.yaml"
-            intake_path.write_text(yaml.safe_dump(intake, sort_keys=False), encoding="utf-8")
-        if tests:
-            tests_path = out_dir / "tests.yaml"
-            tests_path.write_text(yaml.safe_dump(tests, sort_keys=False), encoding="utf-8")
-        evaluation = run_evaluation(side_video=side_video, rear_video=rear_video, intake=intake_path,
-                                    tests=tests_path, logs=tuple(logs), out_dir=out_dir, height_cm=height_cm,
-                                    speed_mps=speed_mps, patient=patient, progress=progress)
-        return evaluation.to_json_dict()
-    from backtorun.services.analysis import analyze_video_file
-
-    result: dict[str, Any] = {"schema": "backtorun.web-analysis/1", "side": None, "rear": None}
-    videos = [(v, p) for v, p in (("side", side_video), ("rear", rear_video)) if p is not None]
-    for i, (view, path) in enumerate(videos):
-        def frames(done: int, total: int, _i: int = i, _view: str = view) -> None:
-            progress(f"{_view} video: pose estimation", (_i + (done / total if total else 0.0)) / len(videos))
-
-        analysis = analyze_video_file(path, out_dir / view, view=view, height_cm=height_cm, speed_mps=speed_mps,
-                                      progress=frames)
-        result[view] = analysis.to_json_dict()
-    (out_dir / "evaluation.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    return result
+    private_dir(job.out_dir)
+    return run_evaluation(job.inputs, job.out_dir, progress=progress).to_json_dict()
 
 
 # --------------------------------------------------------------------------------------- server side
@@ -244,11 +272,21 @@ class InProcessJobRunner:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _dask_task(video: Path, out_dir: Path, *, progress: Any = None, db_url: str, data_dir: str, job_id: int,
-               owner: str, pipeline: str) -> str:
+@dataclass(frozen=True)
+class JobTicket:
+    """What a Dask worker needs to run one job by itself: database, data directory, job row, owner, pipeline."""
+
+    db_url: str
+    data_dir: str
+    job_id: int
+    owner: str
+    pipeline: str
+
+
+def _dask_task(video: Path, out_dir: Path, *, progress: Any = None, ticket: JobTicket) -> str:
     """Runs on a Dask worker (``analyze`` hook of ``backtorun.batch.dask_submit``): the whole job, reporting to
     the database directly (the cluster must reach the database and share the data directory)."""
-    return execute_job(db_url, data_dir, job_id, owner, pipeline)
+    return execute_job(ticket.db_url, ticket.data_dir, ticket.job_id, ticket.owner, ticket.pipeline)
 
 
 class DaskJobRunner:
@@ -283,12 +321,13 @@ class DaskJobRunner:
         with _sessions(self._db_url).begin() as s:
             job = s.get(Job, job_id)
             ups = repo.list_uploads(s, job.evaluation_id) if job else []
-            video = next((u.stored_path for u in ups if u.kind in ("side", "rear")), None)
+            video = next((u.stored_path for u in ups if u.kind in ("side", "side_left", "side_right", "rear")), None)
         if video is None:
             return
-        out_dir = Path(self._data_dir) / "results" / "dask-scratch" / f"job-{job_id}"
-        fut = self._submit(self._scheduler, video, out_dir, analyze=_dask_task, db_url=self._db_url,
-                           data_dir=self._data_dir, job_id=job_id, owner=self._owner, pipeline=self._pipeline)
+        out_dir = dask_scratch_dir(Path(self._data_dir), job_id)
+        ticket = JobTicket(db_url=self._db_url, data_dir=self._data_dir, job_id=job_id, owner=self._owner,
+                           pipeline=self._pipeline)
+        fut = self._submit(self._scheduler, video, out_dir, analyze=_dask_task, ticket=ticket)
         self._futures[job_id] = fut
         fut.add_done_callback(lambda f, j=job_id: self._done(j, f))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -12,7 +13,6 @@ from backtorun.errors import MissingDependency
 from backtorun.web.compare import finite_float
 
 log = logging.getLogger(__name__)
-
 
 
 def report_summary(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,7 +45,13 @@ def ensure_pdf(out_dir: Path, ev: Any, patient: Any, templates: Jinja2Templates)
         from weasyprint import HTML
     except ImportError as exc:  # pragma: no cover - weasyprint is a dependency
         raise MissingDependency("PDF output needs WeasyPrint", hint="pip install weasyprint") from exc
+    from backtorun.report.pdf_fetch import make_url_fetcher
+
     html = templates.get_template("report_print.html").render(
         ev=ev, patient=patient, summary=report_summary(ev.result or {}))
-    HTML(string=html, base_url=str(out_dir)).write_pdf(summary_pdf)
+    tmp = summary_pdf.with_name(f".{summary_pdf.name}.{os.getpid()}.tmp")  # never a half-written PDF in place
+    HTML(string=html, base_url=str(out_dir.resolve()) + "/",
+         url_fetcher=make_url_fetcher([out_dir])).write_pdf(tmp)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, summary_pdf)
     return summary_pdf

@@ -19,6 +19,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from backtorun.web.storage import FILE_MODE, private_dir
+
 MAX_FIELD_BYTES = 10_000
 
 
@@ -97,9 +99,10 @@ class _State:
         self.seen_file = True
         self.result.filename = os.path.basename(filename.decode("utf-8", "replace").replace("\\", "/"))[:200]
         self.result.content_type = self.headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip()
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.tmp_dir)
         self.result.path = self.tmp_dir / f".upload-{secrets.token_hex(8)}.part"
-        self.fh = self.result.path.open("wb")
+        fd = os.open(self.result.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)  # 0600 whatever the umask
+        self.fh = os.fdopen(fd, "wb")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.error is not None:

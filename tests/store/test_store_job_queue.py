@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from backtorun.store import jobs as jobstore
+from backtorun.store import job_queue as jobstore
 from backtorun.store import repo
 from backtorun.store.models import Evaluation, Job, utcnow
 

@@ -7,7 +7,7 @@ Manifest columns (CSV, UTF-8, header row; one row per video; empty cell = not gi
 ``view``
     ``auto`` (default), ``side``, ``rear`` or ``front``.
 ``height_cm``
-    Runner height in cm (100–230); sets the pixel→metre scale (domain.md §1.4).
+    Runner height in cm (``settings.HEIGHT_CM_MIN``–``HEIGHT_CM_MAX``); sets the pixel→metre scale (domain.md §1.4).
 ``speed``
     Belt speed with its unit, e.g. ``10 km/h``, ``6.2 mph``, ``2.8 m/s``, ``5:30 min/km``.
 ``speed_mps``
@@ -32,6 +32,7 @@ from typing import Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backtorun.errors import InputError
+from backtorun.settings import HEIGHT_CM_MAX, HEIGHT_CM_MIN
 from backtorun.units import parse_pace, speed_to_mps
 
 ViewChoice = Literal["auto", "side", "rear", "front"]
@@ -96,7 +97,7 @@ class ManifestRow(BaseModel):
 
     video: str = Field(min_length=1)
     view: ViewChoice | None = None
-    height_cm: float | None = Field(None, ge=100, le=230)
+    height_cm: float | None = Field(None, ge=HEIGHT_CM_MIN, le=HEIGHT_CM_MAX)
     speed: str | None = None
     speed_mps: float | None = Field(None, gt=0, le=12)
     patient_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
