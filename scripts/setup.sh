@@ -30,3 +30,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   touch "$stamp"
 fi
+
+# Optional BlazePose heavy model (pose.model_complexity: 2; needs npm): only when BACKTORUN_POSE_HEAVY=1.
+if [ "${BACKTORUN_POSE_HEAVY:-0}" = "1" ]; then bash scripts/install_heavy_pose.sh; fi

@@ -218,8 +218,9 @@ def score_clip(name: str, *, clip: Clip | None = None, protocol: Protocol | None
     protocol = protocol or cs.protocol
     pose_current = True
     if pose is None:
-        _, pose_current = find_cached(clip.video_path)
-        pose = cached_pose(clip.video_path, accept_other_pose_code=True)
+        model = settings.pose.model_complexity if settings is not None else 1  # heavy and full never mix
+        _, pose_current = find_cached(clip.video_path, model_complexity=model)
+        pose = cached_pose(clip.video_path, accept_other_pose_code=True, model_complexity=model)
     fps = float(clip.capture_fps or pose.fps)
     cons, ag, _ = clip_consensus(clip.label_paths, fps=fps, window_s=protocol.labeller_match_window_s,
                                  max_diff_frames=protocol.consensus_max_diff_frames)

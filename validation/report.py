@@ -213,6 +213,12 @@ def run_sensitivity() -> Any:
     return sensitivity.run()
 
 
+def run_candidates(default_results: Any = None) -> Any:
+    from validation import generalisation
+
+    return generalisation.run_candidates(default_results)
+
+
 def run_generalisation(settings: Any = None) -> Any:
     from validation import generalisation
 
@@ -233,6 +239,7 @@ def render(res: dict[str, Any], *, generated: str, seconds: float) -> str:
     parts.append(render_video(res["video"]))
     parts.append(render_sensitivity(res["sensitivity"]))
     parts.append(render_generalisation(res["generalisation"]))
+    parts.append(render_candidates(res["candidates"]))
     parts.append(FOOTER)
     return "\n\n".join(parts).rstrip() + "\n"
 
@@ -534,6 +541,14 @@ def render_generalisation(sec: dict[str, Any]) -> str:
     return generalisation.render(sec["value"])
 
 
+def render_candidates(sec: dict[str, Any]) -> str:
+    if not sec["ok"]:
+        return "\n\n".join(["### 6e. Candidate detectors on the same sets", _fail(sec)])
+    from validation import generalisation
+
+    return generalisation.render_candidates(sec["value"])
+
+
 def render_sensitivity(sec: dict[str, Any]) -> str:
     out = ["## 5. Sensitivity to the capture (RBDS, one factor at a time)"]
     if not sec["ok"]:
@@ -648,7 +663,7 @@ pinned in `tests/validation/` (upper bounds: the target where met, otherwise the
 set plus a margin).
 
 Commands: `python -m validation.report [--json results.json]` (this page, about 3 min on two cores with cached
-poses); `python -m validation.report --only generalisation` (§6 alone, on stdout, under a minute);
+poses); `python -m validation.report --only generalisation` (§6 alone, on stdout, under a minute); `--only candidates` (§6e alone, about 1.5 min);
 `python -m validation.label_agreement` (rewrites the consensus label files of `validation/labels/`);
 `python -m validation.rbds MARKERS.txt FORCES.txt STATIC.txt --speed-mps V [--fps F] [--noise-px N] [--yaw-deg Y]
 [--camera-height-m H] --json` (one trial); `python -m validation.make_demo_sample` (rebuilds
@@ -656,7 +671,7 @@ poses); `python -m validation.report --only generalisation` (§6 alone, on stdou
 
 
 def collect() -> dict[str, Any]:
-    return {
+    res = {
         "rbds": guarded("rbds", run_rbds),
         "hamner": guarded("hamner", run_hamner),
         "footnet": guarded("footnet", run_footnet),
@@ -664,6 +679,9 @@ def collect() -> dict[str, Any]:
         "sensitivity": guarded("sensitivity", run_sensitivity),
         "generalisation": guarded("generalisation", run_generalisation),
     }
+    defaults = res["generalisation"]["value"] if res["generalisation"]["ok"] else None  # §6e's first candidate
+    res["candidates"] = guarded("candidates", lambda: run_candidates(defaults))
+    return res
 
 
 def _jsonable(obj: Any) -> Any:
@@ -686,13 +704,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m validation.report", description="Regenerate docs/validation.md.")
     p.add_argument("--out", type=Path, default=DOC)
     p.add_argument("--json", type=Path, default=None, help="also write the raw numbers here")
-    p.add_argument("--only", choices=["generalisation"], default=None,
+    p.add_argument("--only", choices=["generalisation", "candidates"], default=None,
                    help="run only this section and print its markdown to stdout (docs/validation.md untouched)")
     p.add_argument("--settings", type=Path, default=None,
                    help="with --only generalisation: analysis settings YAML/JSON (e.g. events: {detector: belt}) to "
                         "score another detector")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.only == "candidates":
+        sec = guarded("candidates", run_candidates)
+        print(render_candidates(sec))  # noqa: T201 — the section's markdown is this command's output
+        return 0 if sec["ok"] else 1
     if args.only == "generalisation":
         from backtorun.settings import load_settings
 

@@ -14,6 +14,9 @@ section        read by                                                     what 
 ``capture``    :class:`backtorun.capture.CaptureCheck`                      quality flags and refusals
 =============  ==========================================================  ==========================================
 
+One field acts before the kinematics stage: ``pose.model_complexity`` picks the BlazePose model of the pose pass
+(:func:`backtorun.pose.estimate_pose`, given it by :mod:`backtorun.services.analysis`).
+
 Clinical thresholds for *findings* live in ``findings/rules.yaml``; the numbers here steer signal processing
 and the capture check. Every default carries its source (domain.md section) or (D) for an engineering choice.
 Nothing here reads the environment: a YAML or JSON file (``--settings FILE``, also an earlier ``analysis.json``)
@@ -41,8 +44,13 @@ class _Section(BaseModel):
 
 
 class PoseSettings(_Section):
-    """Keypoint cleaning and scale (kinematics stage, domain.md §1.2, §1.4)."""
+    """The pose model (pose stage, :func:`backtorun.pose.estimate_pose`), keypoint cleaning and scale (kinematics
+    stage, domain.md §1.2, §1.4)."""
 
+    model_complexity: int = Field(1, ge=1, le=2, description="BlazePose landmark model of a video's pose pass: "
+                                  "1 = full (in the mediapipe wheel), 2 = heavy (optional, installed by "
+                                  "scripts/install_heavy_pose.sh; slower; docs/pose.md, 'Heavy model'). Not used "
+                                  "for keypoint files (D).")
     min_visibility: float = Field(0.5, ge=0.0, le=1.0, description="Landmarks below this visibility are missing (D).")
     max_gap_frames: int = Field(3, ge=0, le=30, description="Gaps up to this many frames are interpolated (§1.2, D).")
     default_height_cm: float | None = Field(None, ge=HEIGHT_CM_MIN, le=HEIGHT_CM_MAX,
@@ -93,6 +101,15 @@ class SideEventSettings(_Section):
     far_ic_window_frames: float = Field(2.0, ge=0, le=20, description="Frames added to that window: the ±1-frame "
                                         "uncertainty of the far IC and of the near ICs' midpoint (§2 step 6), so a "
                                         "correct far contact is not dropped at low frame rates.")
+    ic_from_loading: Literal["none", "far", "all"] = Field(
+        "none", description="Which legs take their initial contact from the body's loading "
+                           "(:mod:`backtorun.events.loading`: the hip's fastest descent minus the spring-mass loading "
+                           "delay, Morin 2005) instead of the foot's touch-down: none, the far leg only (often hidden "
+                           "at touch-down), or all (stances then start at the loading contacts). Principle, not fitted. "
+                           "none by the held-out numbers of docs/validation.md §6e: loading is better on noise-free "
+                           "marker keypoints, worse with 2 px noise or at 30–60 fps and on the labelled clips.")
+    load_iterations: int = Field(30, ge=0, le=200, description="Fixed-point iterations solving the contact time "
+                                 "t_c = D + 2·τ(t_c) of the loading delay (0 = no delay).")
 
 
 class RearEventSettings(_Section):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backtorun.events import EventInput, RearViewEventDetector
-from backtorun.events.detect_rear import load_delay_s
+from backtorun.events.loading import load_delay_s
 from backtorun.kinematics import prepare
 from backtorun.settings import AnalysisSettings, RearEventSettings
 from backtorun.synthetic import RunnerSpec, synthetic_run

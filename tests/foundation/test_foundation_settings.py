@@ -106,6 +106,21 @@ def _analysis(kind: str, *, view: str = "auto", base: dict | None = None) -> Cal
     return observe
 
 
+def _pose_model() -> Callable[[AnalysisSettings], str]:
+    """Observe the pose stage's estimator for these settings: its name (which records the BlazePose model), or
+    the one-line refusal when that model is not installed (the heavy model is optional)."""
+    def observe(settings: AnalysisSettings) -> str:
+        from backtorun.pose.segment import default_estimator
+
+        try:
+            return default_estimator(track_runner=False, model_complexity=settings.pose.model_complexity).name
+        except BacktorunError as exc:
+            return f"refused: {exc}"
+
+    observe.base = {}  # type: ignore[attr-defined]
+    return observe
+
+
 def _landing(gap: np.ndarray) -> Callable[[AnalysisSettings], Any]:
     """Observe the side detector's touch-down rule on one foot-height trace (px, 150 Hz, leg 450 px)."""
     def observe(settings: AnalysisSettings) -> Any:
@@ -128,6 +143,7 @@ CASES: dict[str, tuple[Callable[[AnalysisSettings], Any], Any]] = {
     "pose.min_visibility": (_analysis("uncertain"), 0.4),
     "pose.max_gap_frames": (_analysis("uncertain"), 10),
     "pose.default_height_cm": (_analysis("side"), 150.0),
+    "pose.model_complexity": (_pose_model(), 2),
     "filtering.lowpass_cutoff_hz": (_analysis("side"), 6.0),
     "filtering.event_lowpass_cutoff_hz": (_analysis("side"), 8.0),
     "filtering.filter_order": (_analysis("side"), 2),
@@ -173,6 +189,8 @@ CASES: dict[str, tuple[Callable[[AnalysisSettings], Any], Any]] = {
                                          0.0),
     "events.side.far_ic_window_frames": (_analysis("side", base={"events": {"side": {"far_ic_window_stride": 0.0}}}),
                                          0.0),
+    "events.side.ic_from_loading": (_analysis("side"), "all"),
+    "events.side.load_iterations": (_analysis("side", base={"events": {"side": {"ic_from_loading": "all"}}}), 0),
     "capture.min_found_fraction": (_analysis("half_found"), 0.7),
     "capture.min_usable_visibility": (_analysis("dim"), 0.8),
     "capture.min_duration_s": (_analysis("side"), 30.0),

@@ -46,3 +46,15 @@ def test_render_names_held_out_sets_and_failures() -> None:
     md = render(rs)
     assert "| new | **no** |" in md and "| new | held-out |" in md and "failed: `ValueError: x`" in md
     assert "6c. Frozen record" in md
+
+
+def test_candidates_table_lists_each_candidate_held_out_sets_first_and_the_grid() -> None:
+    from validation.generalisation import LOADING_GRID, CandidateRun, render_candidates
+
+    rs = [result("tuned", True, [1.0]), result("new", False, [20.0])]
+    grid = {f"{s}|{f:g}|{n:g}": (4.0, -1.0) for s, f, n in LOADING_GRID}
+    md = render_candidates([CandidateRun("foot", rs, grid), CandidateRun("belt", rs)])
+    rows = [line for line in md.splitlines() if line.startswith("| foot |")]
+    assert rows[0].startswith("| foot | new | held-out | 20.0") and rows[1].startswith("| foot | tuned | in-sample")
+    assert "| belt | new | held-out |" in md
+    assert md.count("| 4.0 / -1.0 |") == len(LOADING_GRID)  # only the candidate with a grid gets a column

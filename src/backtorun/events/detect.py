@@ -37,6 +37,7 @@ from scipy.signal import find_peaks
 
 from backtorun.conventions import L_HIP, R_HIP, SIDE_LANDMARKS, Side
 from backtorun.events.base import EventInput
+from backtorun.events.loading import loading_steps
 from backtorun.events.rhythm import far_ic_keeps_rhythm
 from backtorun.kinematics.clean import sampling_rate_hz
 from backtorun.settings import SideEventSettings
@@ -225,8 +226,13 @@ class TreadmillEventDetector:
         if period is None:
             log.info("no periodic foot motion found")
             return GaitEvents(())
-        feet = [self._foot(_Stance(pose, hip, forward, period, leg_length_px, fs, noise_px), side)
-                for side in ("L", "R")]
+        st = _Stance(pose, hip, forward, period, leg_length_px, fs, noise_px)
+        load_rows = self._loading_rows(st, near_side)
+        if self.settings.ic_from_loading == "all":
+            feet = [self._foot(st, side, load_rows.get(side)) for side in ("L", "R")]
+        else:
+            feet = [self._with_loading_ics(self._foot(st, side), load_rows.get(side), 0.5 * period)
+                    for side in ("L", "R")]
         feet = self._plausible(feet, pose, period)
         events: list[GaitEvent] = []
         for foot in feet:
@@ -255,7 +261,45 @@ class TreadmillEventDetector:
                 periods.append(p)
         return float(np.median(periods)) if periods else None
 
-    def _foot(self, st: _Stance, side: Side) -> FootEvents:
+    def _loading_rows(self, st: _Stance, near_side: Side | None) -> dict[str, np.ndarray]:
+        """Rows of the loading ICs (:func:`backtorun.events.loading.loading_steps`) of each foot that takes its IC
+        from loading (``ic_from_loading``; "far" needs a known near leg). Each loading IC belongs to the landing
+        foot: the one further forward of the pelvis at that instant (the other is behind it, in late stance)."""
+        mode = self.settings.ic_from_loading
+        if mode == "none" or (mode == "far" and near_side is None):
+            return {}
+        pose, t = st.pose, np.asarray(st.pose.time_s, float)
+        ahead = {}
+        for side in ("L", "R"):
+            lm = SIDE_LANDMARKS[side]
+            heel = pose.xy[:, lm["heel"], 0]
+            x = np.where(np.isfinite(heel), heel, pose.xy[:, lm["ankle"], 0])
+            ahead[side] = st.forward * (x - st.hip[:, 0])
+        rows: dict[str, list[int]] = {"L": [], "R": []}
+        steps = loading_steps(pose, step_frames=0.5 * st.period, fs=st.fs, iterations=self.settings.load_iterations)
+        for step in steps:
+            r = int(np.argmin(np.abs(t - step.ic_s)))
+            if not (np.isfinite(ahead["L"][r]) and np.isfinite(ahead["R"][r])):
+                continue
+            side = "L" if ahead["L"][r] > ahead["R"][r] else "R"
+            if mode == "all" or side != near_side:
+                rows[side].append(r)
+        return {k: np.array(v, dtype=int) for k, v in rows.items() if v}
+
+    @staticmethod
+    def _with_loading_ics(foot: FootEvents, load_rows: np.ndarray | None, step_frames: float) -> FootEvents:
+        """``foot`` with each IC replaced by the nearest loading IC of the same foot within half a step (the same
+        contact; any further is another foot's) that still precedes the stance's toe-off."""
+        if load_rows is None or load_rows.size == 0 or foot.ic_rows.size == 0:
+            return foot
+        ic = foot.ic_rows.copy()
+        for k, (r, to) in enumerate(zip(foot.ic_rows, foot.to_rows)):
+            j = int(np.argmin(np.abs(load_rows - r)))
+            if abs(int(load_rows[j]) - int(r)) < 0.5 * step_frames and load_rows[j] < to:
+                ic[k] = int(load_rows[j])
+        return FootEvents(foot.side, ic, foot.to_rows, foot.ic_conf, foot.to_conf)
+
+    def _foot(self, st: _Stance, side: Side, load_rows: np.ndarray | None = None) -> FootEvents:
         pose, hip, forward, period, leg_px, fs = st.pose, st.hip, st.forward, st.period, st.leg_px, st.fs
         lm = SIDE_LANDMARKS[side]
         heel, toe, ankle = pose.xy[:, lm["heel"]], pose.xy[:, lm["toe"]], pose.xy[:, lm["ankle"]]
@@ -275,7 +319,12 @@ class TreadmillEventDetector:
         thr_to = self.settings.toe_off_threshold_leg * leg_px
         n = pose.n_frames
         ics, tos, icc, toc = [], [], [], []
-        for i0, t0 in self._stance_windows(ic_z, to_z, n, period):
+        if load_rows is not None and self.settings.ic_from_loading == "all":
+            # every stance starts at a loading IC; its toe-off lies within half a stride (duty factor < 0.5)
+            windows = [(int(r), min(n - 1, int(r + 0.5 * period))) for r in load_rows]
+        else:
+            windows = self._stance_windows(ic_z, to_z, n, period)
+        for i0, t0 in windows:
             lo, hi = max(0, i0 - max(2, int(0.1 * period))), min(n - 1, t0 + max(2, int(0.1 * period)))
             heel_seg, toe_seg = heel[lo:t0 + 1, 1], toe[lo:t0 + 1, 1]
             if np.isfinite(heel_seg).sum() < 2 or np.isfinite(toe_seg).sum() < 2:
@@ -285,12 +334,16 @@ class TreadmillEventDetector:
             gap = np.fmin(heel_ground - heel[:, 1], toe_ground - toe[:, 1])
             # IC: the touch-down (see _landing), searched from the Zeni candidate's neighbourhood; the foot must have
             # been seen in the air (heel or toe above the contact threshold, within half a stride) before it, otherwise the touch-down was not seen
-            ic = self._landing(gap, lo, t0, fs, leg_px, noise_px=st.noise_px)
-            if ic is None or ic <= lo:
-                continue
-            before = np.fmax(heel_ground - heel[:, 1], toe_ground - toe[:, 1])[max(0, ic - int(0.5 * period)):ic]
-            if not (np.isfinite(before).any() and np.nanmax(before) > thr):
-                continue
+            loaded = load_rows[(load_rows > lo) & (load_rows < t0)] if load_rows is not None else np.array([], int)
+            if loaded.size:  # the body's loading (ic_from_loading): the one nearest the Zeni candidate
+                ic = int(loaded[np.argmin(np.abs(loaded - i0))])
+            else:
+                ic = self._landing(gap, lo, t0, fs, leg_px, noise_px=st.noise_px)
+                if ic is None or ic <= lo:
+                    continue
+                before = np.fmax(heel_ground - heel[:, 1], toe_ground - toe[:, 1])[max(0, ic - int(0.5 * period)):ic]
+                if not (np.isfinite(before).any() and np.nanmax(before) > thr):
+                    continue
             heel_first = np.isfinite(heel[ic, 1]) and heel_ground - heel[ic, 1] <= toe_ground - toe[ic, 1]
             ground = heel_ground if heel_first else toe_ground
             y_ic = heel[:, 1] if heel_first else toe[:, 1]

@@ -8,16 +8,10 @@ instead (``method = "load"``):
 
 * TO (``to_signal = "toe"``) — the toe's lowest image point of the stance: while the toe rests on the belt it only
   comes towards the camera (image y rises); once it lifts, the lift dominates (image y falls).
-* IC — the body's loading. The hip centre stays at a nearly constant depth, so its image height is its true height.
-  In flight it falls freely; after IC the ground force grows, and its downward velocity is largest when the force
-  equals body weight. With the spring-mass half-sine force ``F(t) = F_max·sin(π·t/t_c)`` and one contact per step
-  (mean force = body weight, so ``F_max/(m·g) = π·T_step/(2·t_c)``; Morin JB et al., A simple method for measuring
-  stiffness during running, J Appl Biomech 2005;21:167–80), that moment comes
-  ``τ = (t_c/π)·arcsin(2·t_c/(π·T_step))`` after IC, and (the force being symmetric) the fastest rise comes τ
-  before TO. So, with D = time from the hip's fastest descent to its fastest rise, ``t_c = D + 2·τ(t_c)`` (solved
-  by fixed-point iteration), and IC = fastest descent − τ. ``T_step`` = half the stride period. No constant is
-  fitted. ``to_signal = "hip"`` takes TO = fastest rise + τ instead of the toe (depth-proof, but the real force
-  of a slow runner is not symmetric: ≈ 35 ms early at 2.5 m/s on RBDS002).
+* IC — the body's loading (:mod:`backtorun.events.loading`): the fastest descent of the hip centre, whose depth
+  stays nearly constant so its image height is its true height, minus the spring-mass loading delay (Morin 2005).
+  ``to_signal = "hip"`` takes TO = fastest rise + the same delay instead of the toe (depth-proof, but the real
+  force of a slow runner is not symmetric: ≈ 35 ms early at 2.5 m/s on RBDS002).
 
 The stride period comes from the autocorrelation of each heel's image y; the stance foot of a step is the one lower
 in the image between the hip's fastest descent and rise; its toe's lowest image point is searched from the fastest
@@ -31,41 +25,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import find_peaks
 
-from backtorun.conventions import L_HIP, R_HIP, SIDE_LANDMARKS
+from backtorun.conventions import SIDE_LANDMARKS
 from backtorun.events.base import EventInput
 from backtorun.events.detect import stride_period_frames
+from backtorun.events.loading import loading_steps, peak_time_s
 from backtorun.kinematics.clean import sampling_rate_hz
 from backtorun.settings import RearEventSettings
 from backtorun.types import GaitEvent, GaitEvents, PoseSeries
-
-
-def load_delay_s(contact_s: float, step_s: float) -> float:
-    """Time (s) from IC to the largest downward body velocity under a half-sine ground force, i.e. when the force
-    equals body weight: ``τ = (t_c/π)·arcsin(min(1, 2·t_c/(π·T_step)))`` (spring-mass model, Morin et al. 2005,
-    J Appl Biomech 21:167; ``t_c`` contact time, ``T_step`` step time, both s)."""
-    if not (contact_s > 0 and step_s > 0):
-        return 0.0
-    return float(contact_s / np.pi * np.arcsin(min(1.0, 2.0 * contact_s / (np.pi * step_s))))
-
-
-def _peak_time(sig: np.ndarray, t: np.ndarray, k: int) -> float:
-    """Sub-frame time of the extremum at index ``k`` (parabola through it and its neighbours)."""
-    if 0 < k < sig.size - 1 and np.isfinite(sig[k - 1:k + 2]).all():
-        a, b, c = sig[k - 1], sig[k], sig[k + 1]
-        den = a - 2 * b + c
-        if den != 0:
-            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
-            return float(np.interp(k + off, np.arange(t.size), t))
-    return float(t[k])
-
-
-def _filled(y: np.ndarray) -> np.ndarray:
-    """``y`` with NaN gaps linearly interpolated (all-NaN stays NaN)."""
-    ok = np.isfinite(y)
-    if ok.sum() < 2:
-        return y
-    idx = np.arange(y.size)
-    return np.interp(idx, idx[ok], y[ok])
 
 
 class RearViewEventDetector:
@@ -128,34 +94,20 @@ class RearViewEventDetector:
             return GaitEvents(())
         t = np.asarray(pose.time_s, float)
         step_f = 0.5 * float(np.median(list(periods.values())))
-        step_s = step_f / fs
-        hip_v = np.gradient(_filled(0.5 * (pose.xy[:, L_HIP, 1] + pose.xy[:, R_HIP, 1])), t)  # px/s, + = down
-        if not np.isfinite(hip_v).all():
-            return GaitEvents(())
-        ks, _ = find_peaks(hip_v, height=0.0, distance=max(1, int(0.6 * step_f)))
         events: list[GaitEvent] = []
-        for k in ks:
-            end = min(hip_v.size - 1, k + int(round(step_f)))
-            if end - k < 2:
-                continue
-            m = k + int(np.argmin(hip_v[k:end + 1]))
-            if m <= k or m >= end or hip_v[m] >= 0:
-                continue
+        for step in loading_steps(pose, step_frames=step_f, fs=fs, iterations=self.settings.load_iterations):
+            k, m = step.descent_row, step.rise_row
+            end = min(pose.n_frames - 1, k + int(round(step_f)))
             mid = (k + m) // 2
             side = "L" if heel["L"][mid] > heel["R"][mid] else "R"  # image y down: the lower foot is on the belt
-            t_k, t_m = _peak_time(hip_v, t, k), _peak_time(hip_v, t, m)
-            contact_s, tau = t_m - t_k, 0.0
-            for _ in range(self.settings.load_iterations):
-                tau = load_delay_s(contact_s, step_s)
-                contact_s = min(step_s, (t_m - t_k) + 2.0 * tau)  # running: contact shorter than a step
-            t_ic, t_to = t_k - tau, t_m + tau
+            t_ic, t_to = step.ic_s, step.to_s
             if self.settings.to_signal == "toe":
                 toe = pose.xy[:, SIDE_LANDMARKS[side]["toe"], 1]
                 seg = toe[m:end + 1]
                 if not np.isfinite(seg).any():
                     continue
                 r_toe = m + int(np.nanargmax(seg))
-                t_to = _peak_time(toe, t, r_toe)
+                t_to = peak_time_s(toe, t, r_toe)
             r_ic, r_to = int(np.argmin(np.abs(t - t_ic))), int(np.argmin(np.abs(t - t_to)))
             if r_ic < r_to:
                 events.extend(self._pair(pose, side, (r_ic, r_to)))

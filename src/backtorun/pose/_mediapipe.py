@@ -1,4 +1,8 @@
-"""MediaPipe BlazePose (legacy ``solutions.pose``, model_complexity=1: the model bundled in the wheel).
+"""MediaPipe BlazePose (legacy ``solutions.pose``): model_complexity=1 is the full model bundled in the wheel,
+model_complexity=2 the heavy model, installed on request by ``scripts/install_heavy_pose.sh`` next to the full one
+(``settings.pose.model_complexity``; docs/pose.md, "Heavy model"). The legacy graph would fetch a missing model
+from the internet when it starts, so :func:`check_landmark_model` refuses a missing one first: nothing is
+downloaded at run time.
 
 Two objects: :class:`MediaPipePoseEstimator` (video/tracking mode: follows one person from frame to frame) and
 :class:`MediaPipePeopleDetector` (single-image mode, finds up to a few people by masking each one found and
@@ -7,15 +11,23 @@ looking again) used by :mod:`backtorun.pose.tracking` to pick the runner when se
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.util
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 
 from backtorun.conventions import N_LANDMARKS
-from backtorun.errors import MissingDependency
+from backtorun.errors import ConfigError, MissingDependency
 
 #: Grey used to blank image regions (people already found, or everything outside the runner's region).
 MASK_VALUE = 127
+
+#: Landmark model file that MediaPipe's pose graph loads for each supported ``model_complexity`` (inside the
+#: mediapipe package, ``modules/pose_landmark/``): 1 = BlazePose full (in the wheel), 2 = BlazePose heavy.
+LANDMARK_MODEL_FILES: Final[dict[int, str]] = {1: "pose_landmark_full.tflite", 2: "pose_landmark_heavy.tflite"}
+#: The script that installs the heavy model (repository root relative).
+HEAVY_INSTALL_SCRIPT: Final = "scripts/install_heavy_pose.sh"
 
 
 def _mediapipe() -> Any:
@@ -24,6 +36,33 @@ def _mediapipe() -> Any:
     except ImportError as exc:  # pragma: no cover - dependency is pinned
         raise MissingDependency("mediapipe is not installed", hint="run the README's setup command") from exc
     return mp
+
+
+def landmark_model_path(model_complexity: int) -> Path | None:
+    """Where MediaPipe's pose graph loads the landmark model of ``model_complexity`` from (found without importing
+    mediapipe); None when mediapipe is not installed. ConfigError for a complexity other than 1 or 2."""
+    if model_complexity not in LANDMARK_MODEL_FILES:
+        raise ConfigError(f"pose model_complexity must be 1 (BlazePose full) or 2 (heavy), not {model_complexity!r}",
+                          hint="set pose.model_complexity to 1 or 2 in the settings file")
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / "modules" / "pose_landmark" / LANDMARK_MODEL_FILES[model_complexity]
+
+
+def check_landmark_model(model_complexity: int) -> None:
+    """One-line MissingDependency when the landmark model of ``model_complexity`` is not installed (the heavy
+    model is optional: ``scripts/install_heavy_pose.sh``); ConfigError for a complexity other than 1 or 2."""
+    path = landmark_model_path(model_complexity)
+    if path is None:
+        raise MissingDependency("mediapipe is not installed", hint="run the README's setup command")
+    if not path.is_file():
+        hint = (f"run 'bash {HEAVY_INSTALL_SCRIPT}' (needs npm), or set pose.model_complexity: 1"
+                if model_complexity == 2 else "reinstall mediapipe with the README's setup command")
+        raise MissingDependency(
+            f"the BlazePose model for pose.model_complexity={model_complexity} ({path.name}) is not installed",
+            hint=hint)
 
 
 def _to_arrays(result: Any, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -42,14 +81,16 @@ def _to_arrays(result: Any, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 class MediaPipePoseEstimator:
-    """BlazePose full (33 landmarks, pixels + world metres). Tracking mode keeps following one person.
+    """BlazePose full or heavy (33 landmarks, pixels + world metres). Tracking mode keeps following one person.
 
     Landmarks come out normalised to the image and are scaled to the pixels of the image given.
-    The graph is created lazily on the first frame (no heavy work in the constructor).
+    The graph is created lazily on the first frame (no heavy work in the constructor); the constructor refuses a
+    model that is not installed (:func:`check_landmark_model`). ``name`` records the model complexity.
     """
 
     def __init__(self, *, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True) -> None:
+        check_landmark_model(model_complexity)
         self.model_complexity = model_complexity
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
@@ -87,6 +128,7 @@ class MediaPipePeopleDetector:
 
     def __init__(self, *, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  grow: float = 0.1) -> None:
+        check_landmark_model(model_complexity)
         self.model_complexity = model_complexity
         self.min_detection_confidence = min_detection_confidence
         self.grow = grow

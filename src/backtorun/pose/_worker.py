@@ -12,9 +12,9 @@ process boundary through a queue and an event handed to each worker when it star
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
-from pathlib import Path
 from typing import Any
 
 import av  # noqa: F401  - loaded once in the fork server
@@ -66,12 +66,12 @@ class _QueueProgress:
             self.pending = 0
 
 
-def run_segment(path: str, seg: Any, index: Any, prefetch: int, warmup: int, camera_motion: bool,
-                track_runner: bool) -> tuple[Any, str]:
-    """Analyse one segment in this worker process; returns (rows, estimator name)."""
-    est = default_estimator(track_runner=track_runner)
+def run_segment(run: SegmentRun, seg: Any, track_runner: bool, model_complexity: int = 1) -> tuple[Any, str]:
+    """Analyse one segment of ``run`` (its preview dropped: no frame sink crosses into a process) in this worker
+    process with BlazePose of ``model_complexity``; returns (rows, estimator name)."""
+    est = default_estimator(track_runner=track_runner, model_complexity=model_complexity)
     progress = _QueueProgress()
-    run = SegmentRun(Path(path), index, prefetch=prefetch, warmup=warmup, camera_motion=camera_motion)
+    run = dataclasses.replace(run, preview_side=None)
     try:
         rows = _run(run, seg, est, progress, cancel=_cancel)
     finally:

@@ -39,6 +39,7 @@ from typing import Protocol
 import numpy as np
 
 from backtorun.errors import NoRunnerFound, VideoUnreadable
+from backtorun.pose._mediapipe import check_landmark_model
 from backtorun.pose.base import PoseEstimator
 from backtorun.pose.segment import FrameSink, Segment, SegmentRun, default_estimator, run_segment
 from backtorun.pose.segment import Progress as _Progress
@@ -163,7 +164,8 @@ def plan_segments(index: FrameIndex, n_frames: int, workers: int, *, min_frames:
 
 def _run_in_processes(run: SegmentRun, segments: list[Segment], ticker: _Progress, track_runner: bool,
                       local: Callable[[Segment], _Rows] | None = None,
-                      local_cancel: threading.Event | None = None) -> tuple[list[_Rows], str]:
+                      local_cancel: threading.Event | None = None,
+                      model_complexity: int = 1) -> tuple[list[_Rows], str]:
     """Each segment in its own worker process (:mod:`backtorun.pose._worker`); only landmark rows come back.
 
     local: if given, the first segment runs in a thread of this process through ``local`` (stopped through
@@ -190,8 +192,8 @@ def _run_in_processes(run: SegmentRun, segments: list[Segment], ticker: _Progres
     remote = segments[1:] if local is not None else segments
     with ProcessPoolExecutor(max_workers=len(remote), mp_context=ctx, initializer=_worker.init_worker,
                              initargs=(queue, stop)) as pool, ThreadPoolExecutor(max_workers=1) as here:
-        futures: list[Future] = [pool.submit(_worker.run_segment, str(run.path), seg, run.index, run.prefetch,
-                                             run.warmup, run.camera_motion, track_runner) for seg in remote]
+        futures: list[Future] = [pool.submit(_worker.run_segment, run, seg, track_runner, model_complexity)
+                                 for seg in remote]
         if local is not None:
             futures.insert(0, here.submit(local, segments[0]))
         try:
@@ -240,7 +242,7 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
                   max_frames: int | None = None, workers: int | None = None, track_runner: bool = True,
                   prefetch: int = 2, min_segment_frames: int = MIN_SEGMENT_FRAMES,
                   camera_motion: bool = True, parallel: str | None = None,
-                  frame_sink: FrameSinkFactory | None = None) -> PoseSeries:
+                  frame_sink: FrameSinkFactory | None = None, model_complexity: int = 1) -> PoseSeries:
     """Landmarks of the runner in every frame of ``path`` (NaN where nobody is found).
 
     estimator: one estimator instance, used for all frames in order (no parallel segments; not closed here).
@@ -255,8 +257,14 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
     A given ``estimator`` or ``estimator_factory`` always runs in threads (it may not be picklable).
     frame_sink: makes one :class:`FrameSink` per segment that sees each analysed frame (threads only; e.g.
     :class:`backtorun.visuals.preview.PreviewRecorder`, so the annotated video needs no second decode).
-    Raises VideoUnreadable (not a video, empty, truncated) or NoRunnerFound (nobody in any frame).
+    model_complexity: the default estimator's BlazePose model (1 = full, in the wheel; 2 = heavy, installed by
+    ``scripts/install_heavy_pose.sh``; ``settings.pose.model_complexity``); ignored with ``estimator`` or
+    ``estimator_factory``.
+    Raises VideoUnreadable (not a video, empty, truncated), NoRunnerFound (nobody in any frame) or, before any
+    decoding, MissingDependency when the model asked for is not installed.
     """
+    if estimator is None and estimator_factory is None:
+        check_landmark_model(model_complexity)
     path = Path(path)
     info = read_video_info(path)
     index = build_frame_index(path)
@@ -272,7 +280,8 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
         segments = [Segment(0, n_total, 0)]
     else:
         segments = plan_segments(index, n_total, workers or default_workers(), min_frames=min_segment_frames)
-    make: EstimatorFactory = estimator_factory or (lambda: default_estimator(track_runner=track_runner))
+    make: EstimatorFactory = estimator_factory or (lambda: default_estimator(track_runner=track_runner,
+                                                                             model_complexity=model_complexity))
     log.info("%s: %d frames in %d segment(s) %s", path.name, n_total, len(segments),
              [(s.start, s.stop) for s in segments])
 
@@ -309,7 +318,8 @@ def estimate_pose(path: str | Path, *, estimator: PoseEstimator | None = None,
     cancel = threading.Event()  # set when one worker fails or the caller is interrupted: the others stop
     if mode != "threads" and len(segments) > 1 and estimator is None and estimator_factory is None:
         parts, name = _run_in_processes(run, segments, ticker, track_runner,
-                                        local=work if mode == "hybrid" else None, local_cancel=cancel)
+                                        local=work if mode == "hybrid" else None, local_cancel=cancel,
+                                        model_complexity=model_complexity)
     elif len(segments) == 1:
         parts = [work(segments[0])]
     else:

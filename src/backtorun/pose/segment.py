@@ -87,16 +87,19 @@ class SegmentRows:
     motion: np.ndarray
 
 
-def default_estimator(*, track_runner: bool = True) -> PoseEstimator:
-    """BlazePose full (model_complexity=1), following the runner when several people are in view."""
+def default_estimator(*, track_runner: bool = True, model_complexity: int = 1) -> PoseEstimator:
+    """BlazePose (model_complexity 1 = full, the default; 2 = heavy, when installed), following the runner when
+    several people are in view. MissingDependency (one line) when the model is not installed."""
     from backtorun.pose._mediapipe import (
         MediaPipePeopleDetector,
         MediaPipePoseEstimator,
     )
     from backtorun.pose.tracking import RunnerTracker
 
-    est = MediaPipePoseEstimator()
-    return RunnerTracker(est, MediaPipePeopleDetector()) if track_runner else est
+    est = MediaPipePoseEstimator(model_complexity=model_complexity)
+    if not track_runner:
+        return est
+    return RunnerTracker(est, MediaPipePeopleDetector(model_complexity=model_complexity))
 
 
 def run_segment(run: SegmentRun, seg: Segment, estimator: PoseEstimator, progress: Ticker, *,

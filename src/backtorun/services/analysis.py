@@ -148,7 +148,8 @@ def analyze_video_file(video: str | Path, out_dir: str | Path, options: Analysis
     ``options``: view, height, speed, capture frame rate and settings (:class:`AnalysisOptions`; None: defaults).
     With ``annotate``, the pose pass also records the annotated video's frames at its size (a temporary
     preview, see :mod:`backtorun.visuals.preview`), so the video is decoded only once.
-    Raises VideoUnreadable, NoRunnerFound, CaptureUnsuitable or TooFewStrides with a one-line hint."""
+    Raises VideoUnreadable, NoRunnerFound, CaptureUnsuitable or TooFewStrides with a one-line hint, and
+    MissingDependency before decoding when ``settings.pose.model_complexity`` asks for a model not installed."""
     from backtorun.pose import estimate_pose, read_video_info
     from backtorun.visuals.annotate import ANNOTATED_MAX_SIDE
     from backtorun.visuals.preview import PreviewRecorder
@@ -157,12 +158,13 @@ def analyze_video_file(video: str | Path, out_dir: str | Path, options: Analysis
 
     check_video_input(video)
     check_output_dir(out_dir, create=False)  # before the long decode
+    model_complexity = ((options or AnalysisOptions()).settings or AnalysisSettings()).pose.model_complexity
     info = read_video_info(video)
     check_frame_size(info)  # an 8×8 clip is named for what it is, not "no person found" after the whole decode
     folder = tempfile.TemporaryDirectory(prefix="backtorun-preview-") if annotate else contextlib.nullcontext()
     with folder as tmp:
         preview = PreviewRecorder(tmp, fps=info.fps or 30.0, max_side=ANNOTATED_MAX_SIDE) if tmp else None
-        pose = estimate_pose(video, progress=progress, frame_sink=preview)
+        pose = estimate_pose(video, progress=progress, frame_sink=preview, model_complexity=model_complexity)
         vinfo = VideoInfo(path=str(video), fps=info.fps, n_frames=info.n_frames or pose.n_frames, width=info.width,
                           height=info.height, rotation_deg=info.rotation_deg, duration_s=info.duration_s,
                           codec=info.codec)
