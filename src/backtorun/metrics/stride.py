@@ -297,7 +297,7 @@ def shoulder_pelvis_rotation_index(c: StrideContext, s: Stride) -> float:
     xy = c.pose.xy[s.ic:s.next_ic]
     sw = np.abs(xy[:, L_SHOULDER, 0] - xy[:, R_SHOULDER, 0])
     hw = np.abs(xy[:, L_HIP, 0] - xy[:, R_HIP, 0])
-    r = sw / hw
+    r = np.divide(sw, hw, out=np.full_like(sw, np.nan), where=hw > 0)  # hips one behind the other: no ratio
     r = r[np.isfinite(r)]
     if r.size < 3 or r.mean() <= 0:
         return float("nan")
