@@ -292,6 +292,25 @@ def rbds_paths(speed: str) -> tuple[Path, Path, Path]:
             RBDS_DIR / "RBDS002static.txt")
 
 
+def with_heel_sink(data: TrialData, factor: float) -> TrialData:
+    """The trial with each heel marker's sinking after force contact scaled by ``factor`` (1 = as recorded; 0 = the
+    heel stops at its contact height, as for a runner whose heel pad and midsole hardly compress): during each
+    contact, heights below the heel's height at IC become ``y_IC − factor·(y_IC − y)``. A test of how the
+    detector's touch-down depends on one runner's heel (issue #14), not a model of any runner."""
+    kp = data.keypoints
+    pts, t = kp.points.copy(), kp.time_s
+    for c in data.truth.contacts:
+        heel = SIDE_LANDMARKS[c.side]["heel"]
+        rows = (t >= c.ic_s) & (t <= c.to_s)
+        y = pts[rows, heel, 1]
+        y_ic = float(np.interp(c.ic_s, t, pts[:, heel, 1]))
+        low = y < y_ic
+        y[low] = y_ic - factor * (y_ic - y[low])
+        pts[rows, heel, 1] = y
+    return TrialData(keypoints=Keypoints3D(time_s=t, points=pts, pelvis_axes=kp.pelvis_axes), truth=data.truth,
+                     height_cm=data.height_cm)
+
+
 def make_camera(kp: Keypoints3D, view: str = "side", *, distance_m: float = 3.0, yaw_deg: float = 0.0,
                 height_m: float | None = None) -> PinholeCamera:
     """Camera placed as a clinician would: level lens at hip height, 3 m away, on the runner's left (side)."""

@@ -110,6 +110,10 @@ class SideEventSettings(_Section):
                            "marker keypoints, worse with 2 px noise or at 30–60 fps and on the labelled clips.")
     load_iterations: int = Field(30, ge=0, le=200, description="Fixed-point iterations solving the contact time "
                                  "t_c = D + 2·τ(t_c) of the loading delay (0 = no delay).")
+    ic_from_belt: bool = Field(False, description="Move each touch-down to the first frame from which heel or toe "
+                               "moves with the belt (:mod:`backtorun.events.belt_contact`): insensitive to how far the "
+                               "heel sinks after contact, but worse with ≥ 1 px keypoint noise, on FootNet, Hamner "
+                               "and the labelled clips (docs/validation.md §6e), so off.")
 
 
 class RearEventSettings(_Section):

@@ -58,3 +58,15 @@ def test_candidates_table_lists_each_candidate_held_out_sets_first_and_the_grid(
     assert rows[0].startswith("| foot | new | held-out | 20.0") and rows[1].startswith("| foot | tuned | in-sample")
     assert "| belt | new | held-out |" in md
     assert md.count("| 4.0 / -1.0 |") == len(LOADING_GRID)  # only the candidate with a grid gets a column
+
+
+def test_candidates_table_shows_the_heel_sink_sensitivity_of_each_side_candidate() -> None:
+    from validation.generalisation import LOADING_GRID, SINK_GRID, CandidateRun, render_candidates
+
+    rs = [result("tuned", True, [1.0])]
+    grid = {f"{s}|{f:g}|{n:g}": (4.0, -1.0) for s, f, n in LOADING_GRID}
+    sink = {f"{s}|{f:g}": (-13.2, 17.4) for s, f in SINK_GRID}
+    md = render_candidates([CandidateRun("foot", rs, grid, sink), CandidateRun("belt", rs)])
+    assert "| speed (m/s) | heel sink after contact | foot |" in md
+    assert md.count("| -13.2 / 17.4 |") == len(SINK_GRID)
+    assert "| 4.5 | × 0 | -13.2 / 17.4 |" in md and "| 2.5 | as recorded |" in md

@@ -97,6 +97,24 @@ def _point(xy: np.ndarray, t: np.ndarray, forward: int, window: int) -> _Point:
     return _Point(x, y, u, vy, u_next, vy_next, gap)
 
 
+def foot_points(pose: PoseSeries, side: Side, t: np.ndarray, forward: int, window: int) -> tuple[_Point, _Point]:
+    """Heel (the ankle where the heel is not seen) and toe of ``side`` as :class:`_Point` (velocities, height above
+    the running lowest position over ``window`` rows)."""
+    lm = SIDE_LANDMARKS[side]
+    heel, ankle = pose.xy[:, lm["heel"]], pose.xy[:, lm["ankle"]]
+    heel = np.where(np.isfinite(heel), heel, ankle)
+    return _point(heel, t, forward, window), _point(pose.xy[:, lm["toe"]], t, forward, window)
+
+
+def moves_with_belt(p: _Point, v: float, band: float, tol: float, *, ahead: bool = False) -> np.ndarray:
+    """Rows on which the point is low (within ``band`` px of its running lowest position) and moves with the belt:
+    its velocity relative to the belt, hypot(f·ẋ + V, ẏ), at most ``tol`` px/s — from this row to the next when
+    ``ahead`` (a touch-down row: the foot moves with the belt from it on), else centred."""
+    u, vy = (p.u_next, p.vy_next) if ahead else (p.u, p.vy)
+    with np.errstate(invalid="ignore"):
+        return (p.gap <= band) & (np.hypot(u + v, vy) <= tol)
+
+
 def belt_speed_px_s(points: list[_Point], *, band_px: float, tolerance: float) -> float | None:
     """Belt speed (px/s, > 0) from foot points: −median(f·ẋ) over the samples within ``band_px`` of the point's
     running lowest position and moving back, refined twice on those within ``tolerance``·V of −V; None when fewer
@@ -137,7 +155,7 @@ class BeltEventDetector:
         fs = sampling_rate_hz(pose.time_s, pose.fps)
         window = max(3, round(LEVEL_WINDOW_S * fs))
         forward = 1 if inp.forward >= 0 else -1
-        feet = {side: self._points(pose, side, t, forward, window) for side in ("L", "R")}
+        feet = {side: foot_points(pose, side, t, forward, window) for side in ("L", "R")}
         band = cfg.stance_band_leg * leg_px + cfg.noise_sd * noise  # heights widened by the keypoint noise
         v = belt_speed_px_s([p for pts in feet.values() for p in pts], band_px=band,
                             tolerance=cfg.belt_speed_tolerance)
@@ -165,22 +183,6 @@ class BeltEventDetector:
         return GaitEvents(tuple(events))
 
     # -- steps -------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _points(pose: PoseSeries, side: Side, t: np.ndarray, forward: int, window: int) -> tuple[_Point, _Point]:
-        lm = SIDE_LANDMARKS[side]
-        heel, ankle = pose.xy[:, lm["heel"]], pose.xy[:, lm["ankle"]]
-        heel = np.where(np.isfinite(heel), heel, ankle)
-        return _point(heel, t, forward, window), _point(pose.xy[:, lm["toe"]], t, forward, window)
-
-    @staticmethod
-    def _core(p: _Point, v: float, band: float, tol: float, *, ahead: bool = False) -> np.ndarray:
-        """Rows on which the point is low (within ``band`` px of its running lowest position) and moves with the
-        belt: its velocity relative to the belt, hypot(f·ẋ + V, ẏ), at most ``tol`` px/s — from this row to the
-        next when ``ahead`` (a touch-down row: the foot moves with the belt from it on), else centred."""
-        u, vy = (p.u_next, p.vy_next) if ahead else (p.u, p.vy)
-        with np.errstate(invalid="ignore"):
-            return (p.gap <= band) & (np.hypot(u + v, vy) <= tol)
-
     def _stances(self, heel: _Point, toe: _Point, v: float, band: float, lift: float, tol: float, tol_to: float,
                  vis: np.ndarray) -> list[_Stance]:
         """Stances of one foot. A stance is a run of rows on which heel or toe is low (``band`` px) and moves with
@@ -188,8 +190,8 @@ class BeltEventDetector:
         row still on the belt: within ``lift`` px of its lowest position and its centred velocity relative to the
         belt at most ``tol_to`` px/s."""
         n = vis.size
-        heel_on, toe_on = self._core(heel, v, band, tol), self._core(toe, v, band, tol)
-        toe_stay = self._core(toe, v, lift, tol_to)
+        heel_on, toe_on = moves_with_belt(heel, v, band, tol), moves_with_belt(toe, v, band, tol)
+        toe_stay = moves_with_belt(toe, v, lift, tol_to)
         out: list[_Stance] = []
         for a, b in _runs(heel_on | toe_on):
             seen = a > 0 and (np.isfinite(heel.u[a - 1]) or np.isfinite(toe.u[a - 1]))
