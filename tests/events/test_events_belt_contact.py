@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backtorun.events.belt_contact import belt_contact_ics
+from backtorun.events.belt_contact import belt_moving_rows, first_belt_rows
 from backtorun.settings import AnalysisSettings
 
 
@@ -70,6 +70,17 @@ def test_no_belt_motion_leaves_the_ics_alone(rbds45) -> None:  # noqa: ANN001
 
     pose = rbds.to_pose(rbds45.keypoints, rbds.make_camera(rbds45.keypoints))
     still = pose.replace(xy=np.repeat(pose.xy[:1], pose.n_frames, axis=0))  # nothing moves: no belt speed
+    assert belt_moving_rows(still, "L", forward=1, leg_length_px=200.0, noise_px=0.0) is None
     ic, to = np.array([10, 60]), np.array([40, 90])
-    out = belt_contact_ics(still, "L", ic, to, forward=1, leg_length_px=200.0, noise_px=0.0, back_frames=5)
-    np.testing.assert_array_equal(out, ic)
+    np.testing.assert_array_equal(first_belt_rows(None, ic, to, back_frames=5), ic)
+
+
+def test_first_belt_rows_takes_the_first_row_of_the_belt_run() -> None:
+    on = np.zeros(100, bool)
+    on[8] = True  # a jitter row before the contact, followed by more off-belt rows than on-belt ones up to the TO
+    on[30:38] = True
+    on[63:88] = True
+    out = first_belt_rows(on, np.array([12, 60]), np.array([40, 90]), back_frames=5)
+    np.testing.assert_array_equal(out, [30, 63])
+    np.testing.assert_array_equal(first_belt_rows(np.zeros(100, bool), np.array([12]), np.array([40]), back_frames=5),
+                                  [12])  # never on the belt: IC kept

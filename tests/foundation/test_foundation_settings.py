@@ -191,6 +191,7 @@ CASES: dict[str, tuple[Callable[[AnalysisSettings], Any], Any]] = {
                                          0.0),
     "events.side.ic_from_loading": (_analysis("side"), "all"),
     "events.side.load_iterations": (_analysis("side", base={"events": {"side": {"ic_from_loading": "all"}}}), 0),
+    "events.side.ic_from_belt": (_analysis("side"), True),
     "capture.min_found_fraction": (_analysis("half_found"), 0.7),
     "capture.min_usable_visibility": (_analysis("dim"), 0.8),
     "capture.min_duration_s": (_analysis("side"), 30.0),

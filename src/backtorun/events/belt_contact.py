@@ -22,14 +22,12 @@ from backtorun.settings import BeltEventSettings
 from backtorun.types import PoseSeries
 
 
-def belt_contact_ics(pose: PoseSeries, side: Side, ic_rows: np.ndarray, to_rows: np.ndarray, *, forward: int,
-                     leg_length_px: float, noise_px: float, back_frames: int,
-                     settings: BeltEventSettings | None = None) -> np.ndarray:
-    """IC rows of ``side`` moved to the first belt-moving row of their stance (module docstring); ``ic_rows`` and
-    ``to_rows`` pair up, one stance each; ``noise_px``: keypoint height noise SD (widens the tolerances)."""
+def belt_moving_rows(pose: PoseSeries, side: Side, *, forward: int, leg_length_px: float, noise_px: float,
+                     settings: BeltEventSettings | None = None) -> np.ndarray | None:
+    """Rows on which the heel or toe of ``side`` is low and moves with the belt from that row to the next (the belt
+    detector's criterion; ``noise_px``: keypoint height noise SD, which widens its tolerances), or None when no belt
+    speed can be measured."""
     cfg = settings or BeltEventSettings()
-    if ic_rows.size == 0:
-        return ic_rows
     t = pose.time_s.astype(float)
     fs = sampling_rate_hz(pose.time_s, pose.fps)
     window = max(3, round(LEVEL_WINDOW_S * fs))
@@ -38,14 +36,22 @@ def belt_contact_ics(pose: PoseSeries, side: Side, ic_rows: np.ndarray, to_rows:
     band = cfg.stance_band_leg * leg_length_px + cfg.noise_sd * noise_px
     v = belt_speed_px_s(points, band_px=band, tolerance=cfg.belt_speed_tolerance)
     if v is None or v < cfg.min_belt_speed_leg_s * leg_length_px:
-        return ic_rows
+        return None
     tol = cfg.belt_speed_tolerance * v + cfg.noise_sd * noise_px * fs / np.sqrt(2.0)
     heel, toe = foot_points(pose, side, t, f, window)
-    on = moves_with_belt(heel, v, band, tol, ahead=True) | moves_with_belt(toe, v, band, tol, ahead=True)
+    return moves_with_belt(heel, v, band, tol, ahead=True) | moves_with_belt(toe, v, band, tol, ahead=True)
+
+
+def first_belt_rows(on_belt: np.ndarray | None, ic_rows: np.ndarray, to_rows: np.ndarray, *,
+                    back_frames: int) -> np.ndarray:
+    """Each IC (paired with its stance's TO) moved to the first row, from ``back_frames`` before it to the TO, that
+    is in ``on_belt`` and followed by at least as many such rows as not until the TO; unchanged without a mask."""
+    if on_belt is None or ic_rows.size == 0:
+        return ic_rows
     out = ic_rows.copy()
     for k, (ic, to) in enumerate(zip(ic_rows, to_rows)):
         for r in range(max(1, int(ic) - back_frames), int(to)):
-            if on[r] and on[r:int(to)].mean() >= 0.5:
+            if on_belt[r] and on_belt[r:int(to)].mean() >= 0.5:
                 out[k] = r
                 break
     return out

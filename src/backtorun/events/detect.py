@@ -234,12 +234,16 @@ class TreadmillEventDetector:
             feet = [self._with_loading_ics(self._foot(st, side), load_rows.get(side), 0.5 * period)
                     for side in ("L", "R")]
         if self.settings.ic_from_belt:
-            from backtorun.events.belt_contact import belt_contact_ics  # imports detect_belt, which imports this module
+            from backtorun.events.belt_contact import belt_moving_rows, first_belt_rows  # imports detect_belt → here
 
-            feet = [FootEvents(f.side, belt_contact_ics(pose, f.side, f.ic_rows, f.to_rows, forward=forward,
-                                                        leg_length_px=leg_length_px, noise_px=noise_px,
-                                                        back_frames=max(2, int(0.1 * period))),
-                               f.to_rows, f.ic_conf, f.to_conf) for f in feet]
+            back = max(2, int(0.1 * period))
+            moved = []
+            for f in feet:
+                on_belt = belt_moving_rows(pose, f.side, forward=forward, leg_length_px=leg_length_px,
+                                           noise_px=noise_px)
+                ic = first_belt_rows(on_belt, f.ic_rows, f.to_rows, back_frames=back)
+                moved.append(FootEvents(f.side, ic, f.to_rows, f.ic_conf, f.to_conf))
+            feet = moved
         feet = self._plausible(feet, pose, period)
         events: list[GaitEvent] = []
         for foot in feet:
