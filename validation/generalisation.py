@@ -441,10 +441,11 @@ include its slow-motion section (frames there are not real time); only its real-
 
 #: Candidate event detectors: name → settings that select it (the first is the default).
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "side: foot touch-down (default)": {},
+    "side: loading IC on marker keypoints, else touch-down (default)": {},
+    "side: foot touch-down": {"events": {"side": {"ic_from_loading": "none"}}},
     "side: far-leg IC from loading": {"events": {"side": {"ic_from_loading": "far"}}},
     "side: every IC from loading": {"events": {"side": {"ic_from_loading": "all"}}},
-    "side: IC from the belt's motion": {"events": {"side": {"ic_from_belt": True}}},
+    "side: IC from the belt's motion": {"events": {"side": {"ic_from_belt": True, "ic_from_loading": "none"}}},
     "belt: treadmill physics": {"events": {"detector": "belt"}},
 }
 
@@ -562,18 +563,21 @@ def render_candidates(runs: list[CandidateRun]) -> str:
         _table(["speed (m/s)", "heel sink after contact", *[run.name for run in side_runs]], sink_rows)])
 
 
-CANDIDATE_NOTE = """Issue #14 asks to choose among detectors by the held-out numbers. Candidates: the side
-detector as it is (IC = the foot's touch-down, `events.side.ic_from_loading: none`); the same with the far leg's IC,
-or every IC, taken from the body's loading (`events/loading.py`: the hip's fastest image descent minus the
-spring-mass loading delay of Morin 2005 — the rear view's IC, no constant fitted; `far` / `all`); and the
-treadmill-physics detector (`events.detector: belt`). Loading ICs do not depend on how low the foot glides in, on
-the strike pattern or on the far foot being hidden, and on noise-free marker keypoints they beat the foot
-(RBDS002 4.5 m/s and Hamner); but the hip's velocity extremum is fragile: with 2 px of keypoint noise, at 30–60 fps
-and on the BlazePose clips they are worse, and a least-squares fit of the whole spring-mass trajectory (tried, not
-kept) is noise-proof but 10–22 ms early, by speed. A fourth side candidate keeps the touch-down's stances and
-toe-offs but moves each IC to the first frame from which heel or toe moves with the belt
-(`events.side.ic_from_belt`, `events/belt_contact.py`). So the default stays the foot's touch-down; the other
-options remain for clean high-rate keypoints."""
+CANDIDATE_NOTE = """Issue #14 asks to choose among detectors by the held-out numbers. Candidates: the foot's
+touch-down (`events.side.ic_from_loading: none`, the side detector's IC until this section chose otherwise); the same
+with the far leg's IC, or every IC, taken from the body's loading (`events/loading.py`: the hip's fastest image
+descent minus the spring-mass loading delay of Morin 2005 — the rear view's IC, no constant fitted; `far` / `all`);
+the touch-down's stances with each IC moved to the first frame from which heel or toe moves with the belt
+(`events.side.ic_from_belt`); and the treadmill-physics detector (`events.detector: belt`). Loading ICs do not depend
+on how low the foot glides in, on the strike pattern, on how far the heel sinks after contact (table below) or on the
+far foot being hidden, and on marker keypoints they beat the foot (RBDS002, Hamner); but the hip's velocity extremum
+is fragile: with pixel noise, at 30–60 fps and on every BlazePose clip (slow.mp4 at 300 fps included: 10 of 13 labels
+missed against 4) they are worse. So the default (`clean`) takes every IC from the loading of the unfiltered hip
+only on marker-like keypoints — ≥ 95 % of the leg visibilities certain, ≥ 100 Hz, foot jitter ≤ 0.5 ‰ of the leg,
+a moving hip — and keeps the touch-down everywhere else: on all the clips its rows equal the touch-down's. The gate
+and the unfiltered hip were chosen on RBDS002 (the 14 Hz events filter moves the loading IC 7–8 ms earlier; 0.25 px
+of noise at 240 fps already spoils the unfiltered hip), after slow.mp4 had shown that frame rate and jitter alone
+admit a pose model's keypoints."""
 
 SINK_NOTE = """How much each side candidate depends on one runner's heel: RBDS002 (150 Hz, no noise) with the heel
 marker's sinking after force contact as recorded, and removed (the heel stops at its contact height, as for a runner
@@ -581,5 +585,4 @@ whose heel pad and midsole hardly compress; `validation.rbds.with_heel_sink`). I
 touch-down's landing rule lets a fast-descending heel count as landed up to its stopping distance above its stance
 level, a constant chosen where the heel sinks 1.5–3 % of the leg after contact (RBDS002 4.5 m/s, FootNet): for a
 heel that does not sink it calls IC early — the direction and size of the error measured on the kept-back RBDS
-runner (issue #14: −24.8 ms). The belt-motion IC hardly moves; it is not the default because of its noise and clip
-results above."""
+runner (issue #14: −24.8 ms). Loading ICs do not move; the belt-motion IC hardly moves."""

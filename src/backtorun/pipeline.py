@@ -114,7 +114,7 @@ def analyze_pose(pose: PoseSeries, *, settings: AnalysisSettings | None = None, 
     near_side = kin.near.side if kin.near else None
     detector = make_detector(settings.events, kin.view)
     events = detector.detect(EventInput(pose=kin.events_pose, leg_length_px=kin.leg_length_px, forward=kin.forward,
-                                        near_side=near_side, noise_px=noise_px))
+                                        near_side=near_side, noise_px=noise_px, unfiltered_pose=kin.pose))
     f2r = _frame_to_row(kin.pose)
     strides = StrideTableBuilder(settings.strides)
     symmetry = strides.assess(kin, events, frame_to_row=f2r)  # per-leg confidence, far-leg artefact guard

@@ -101,15 +101,36 @@ class SideEventSettings(_Section):
     far_ic_window_frames: float = Field(2.0, ge=0, le=20, description="Frames added to that window: the ±1-frame "
                                         "uncertainty of the far IC and of the near ICs' midpoint (§2 step 6), so a "
                                         "correct far contact is not dropped at low frame rates.")
-    ic_from_loading: Literal["none", "far", "all"] = Field(
-        "none", description="Which legs take their initial contact from the body's loading "
-                           "(:mod:`backtorun.events.loading`: the hip's fastest descent minus the spring-mass loading "
-                           "delay, Morin 2005) instead of the foot's touch-down: none, the far leg only (often hidden "
-                           "at touch-down), or all (stances then start at the loading contacts). Principle, not fitted. "
-                           "none by the held-out numbers of docs/validation.md §6e: loading is better on noise-free "
-                           "marker keypoints, worse with 2 px noise or at 30–60 fps and on the labelled clips.")
+    ic_from_loading: Literal["none", "far", "all", "clean"] = Field(
+        "clean", description="Which legs take their initial contact from the body's loading "
+                            "(:mod:`backtorun.events.loading`: the hip's fastest descent minus the spring-mass loading "
+                            "delay, Morin 2005) instead of the foot's touch-down: none, the far leg only (often hidden "
+                            "at touch-down), all (stances then start at the loading contacts), or clean (every leg, "
+                            "but only on clean high-rate keypoints: clean_min_fps, clean_max_noise_leg, "
+                            "clean_min_hip_travel_leg, then from the unfiltered hip; otherwise none). Principle, not "
+                            "fitted. clean by docs/validation.md §6e: the loading IC is better on marker keypoints "
+                            "and does not depend on how far the heel sinks after contact, but worse with pixel noise, "
+                            "at 30–60 fps and on every labelled BlazePose clip.")
     load_iterations: int = Field(30, ge=0, le=200, description="Fixed-point iterations solving the contact time "
                                  "t_c = D + 2·τ(t_c) of the loading delay (0 = no delay).")
+    clean_min_certain_fraction: float = Field(0.95, ge=0, le=1, description="ic_from_loading clean: smallest "
+                                              "fraction of the hip, knee, ankle, heel and toe visibilities that are "
+                                              "certain (≥ 0.99): marker data gives 1, BlazePose 13–51 % on the "
+                                              "labelled clips, where the loading IC loses (slow.mp4 at 300 fps: 10 "
+                                              "of 13 labels missed against 4).")
+    clean_min_fps: float = Field(100.0, gt=0, le=10000, description="ic_from_loading clean: lowest frame rate "
+                                 "(Hz) at which keypoints count as clean (at 60 Hz the loading IC no longer beats "
+                                 "the touch-down on the RBDS002 grid). Chosen on RBDS002.")
+    clean_max_noise_leg: float = Field(0.0005, ge=0, le=0.1, description="ic_from_loading clean: largest foot "
+                                       "jitter of the unfiltered keypoints (leg lengths, "
+                                       ":func:`backtorun.events.detect.foot_jitter_px`) at which they count as clean; "
+                                       "the loading IC reads the unfiltered hip, and on the RBDS002 grid 0.25 px of "
+                                       "noise at 240 fps (0.6 ‰) already spoils it (recorded marker data: 0.2–0.3 ‰). "
+                                       "Chosen on RBDS002.")
+    clean_min_hip_travel_leg: float = Field(0.02, ge=0, le=0.5, description="ic_from_loading clean: smallest "
+                                            "vertical hip travel (leg lengths, 5th–95th percentile) that counts as a "
+                                            "loading signal; runners' vertical oscillation is 5–12 cm (domain.md M4), 0.06–0.13 "
+                                            "leg (principle, not fitted).")
     ic_from_belt: bool = Field(False, description="Move each touch-down to the first frame from which heel or toe "
                                "moves with the belt (:mod:`backtorun.events.belt_contact`): insensitive to how far the "
                                "heel sinks after contact, but worse with ≥ 1 px keypoint noise, on FootNet, Hamner "

@@ -24,7 +24,7 @@ def rbds45(shared_data):  # noqa: ANN001
 def _headline(data, *, belt: bool, noise_px: float = 0.0, fps: float | None = None) -> dict:  # noqa: ANN001
     from validation import rbds
 
-    settings = AnalysisSettings(events={"side": {"ic_from_belt": belt}})
+    settings = AnalysisSettings(events={"side": {"ic_from_belt": belt, "ic_from_loading": "none"}})
     return rbds.run_trial(data, speed_mps=4.5, fps=fps, noise_px=noise_px, seed=5, settings=settings).headline()
 
 

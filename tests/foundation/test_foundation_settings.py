@@ -63,6 +63,11 @@ def _pose(kind: str) -> PoseSeries:
     """Synthetic recordings on which particular settings act (see the case table)."""
     if kind == "rear":
         return synthetic_run(SPEC, view="rear", fps=60.0, duration_s=8, noise_px=1.0, seed=1)
+    if kind == "markers":  # marker-like keypoints: 200 Hz, 0.05 px noise, 3 % of visibilities uncertain
+        pose = synthetic_run(SPEC, fps=200.0, duration_s=8, noise_px=0.05, seed=1)
+        vis = pose.visibility.copy()
+        vis[(np.random.default_rng(4).random(vis.shape) < 0.03) & (vis > 0)] = 0.9
+        return pose.replace(visibility=vis)
     pose = synthetic_run(SPEC, fps=60.0, duration_s=8, noise_px=1.5, seed=1)
     if kind == "side":
         xy = pose.xy.copy()
@@ -192,6 +197,10 @@ CASES: dict[str, tuple[Callable[[AnalysisSettings], Any], Any]] = {
     "events.side.ic_from_loading": (_analysis("side"), "all"),
     "events.side.load_iterations": (_analysis("side", base={"events": {"side": {"ic_from_loading": "all"}}}), 0),
     "events.side.ic_from_belt": (_analysis("side"), True),
+    "events.side.clean_min_certain_fraction": (_analysis("markers"), 0.99),
+    "events.side.clean_min_fps": (_analysis("markers"), 300.0),
+    "events.side.clean_max_noise_leg": (_analysis("markers"), 0.0),
+    "events.side.clean_min_hip_travel_leg": (_analysis("markers"), 0.5),
     "capture.min_found_fraction": (_analysis("half_found"), 0.7),
     "capture.min_usable_visibility": (_analysis("dim"), 0.8),
     "capture.min_duration_s": (_analysis("side"), 30.0),

@@ -18,13 +18,16 @@ class EventInput:
     pose: the cleaned pose, lightly filtered for events (``Kinematics.events_pose``); leg_length_px: hip-to-ankle
     length (px) that scales every threshold; forward: +1 when the runner faces image right, −1 left (side view);
     near_side: the leg nearer the camera (None: unknown or not a side view); noise_px: SD (px) of the foot
-    landmarks' height noise in ``pose`` (None: the detector estimates it if it needs it)."""
+    landmarks' height noise in ``pose`` (None: the detector estimates it if it needs it); unfiltered_pose: the
+    cleaned pose before that filter, same rows (None: not available), for signals a low-pass would shift on clean
+    keypoints."""
 
     pose: PoseSeries
     leg_length_px: float
     forward: int = 1
     near_side: Side | None = None
     noise_px: float | None = None
+    unfiltered_pose: PoseSeries | None = None
 
 
 class EventDetector(Protocol):

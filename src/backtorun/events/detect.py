@@ -18,6 +18,10 @@ Method (D, built from Zeni 2008 [7], Fellin 2010 [8], Young 2023 [14]):
    on which the toe is within ``toe_off_threshold`` of its stance level ("first frame off the belt") — the
    heel-lowest idea of Fellin [8] made into a threshold. Thresholds scale with the leg length in pixels and the
    keypoint noise, so they work at any image size, frame rate and pose quality.
+   On marker-like keypoints (``ic_from_loading: clean``, the default: certain visibilities, ≥ 100 Hz, tiny foot
+   jitter, a moving hip) each IC is then replaced by the body's loading IC (:mod:`backtorun.events.loading`, read
+   from the unfiltered hip), which does not depend on how far the runner's heel sinks after contact; pose-model video
+   keeps the touch-down (docs/validation.md §6e).
 4. Alternation (IC, TO, IC … per foot; left and right ICs interleave) and plausibility (step time and contact
    time consistent with the clip's own median, ±``consistency``) — events that fail are dropped. With a known near
    leg, the far leg (often hidden behind the near one) must keep the near leg's rhythm
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -44,6 +49,12 @@ from backtorun.settings import SideEventSettings
 from backtorun.types import GaitEvent, GaitEvents, PoseSeries
 
 log = logging.getLogger(__name__)
+
+#: Hip, knee, ankle, heel and toe landmarks of both legs (BlazePose indices), whose visibility tells marker-derived
+#: keypoints (all certain) from a pose model's.
+LEG_LANDMARKS: Final = [SIDE_LANDMARKS[s][p] for s in ("L", "R") for p in ("hip", "knee", "ankle", "heel", "toe")]
+#: Visibility from which a keypoint counts as certain (motion capture and marker imports give 1; D).
+CERTAIN_VISIBILITY: Final = 0.99
 
 
 @dataclass(frozen=True)
@@ -219,16 +230,20 @@ class TreadmillEventDetector:
         if noise_px is None:
             noise_px = foot_jitter_px(pose, leg_length_px=leg_length_px)
         noise_px = float(noise_px) if np.isfinite(noise_px) else 0.0
+        unfiltered = inp.unfiltered_pose
         if self.settings.level_belt_line:
-            pose = level_belt(pose, belt_slope(pose, leg_length_px=leg_length_px))
+            slope = belt_slope(pose, leg_length_px=leg_length_px)
+            pose = level_belt(pose, slope)
+            unfiltered = level_belt(unfiltered, slope) if unfiltered is not None else None
         hip = (pose.xy[:, L_HIP] + pose.xy[:, R_HIP]) / 2
         period = self._period(pose, hip, forward, fs)
         if period is None:
             log.info("no periodic foot motion found")
             return GaitEvents(())
         st = _Stance(pose, hip, forward, period, leg_length_px, fs, noise_px)
-        load_rows = self._loading_rows(st, near_side)
-        if self.settings.ic_from_loading == "all":
+        mode = self._loading_mode(st, unfiltered)
+        load_rows = self._loading_rows(st, near_side, mode, unfiltered=unfiltered)
+        if mode == "all":
             feet = [self._foot(st, side, load_rows.get(side)) for side in ("L", "R")]
         else:
             feet = [self._with_loading_ics(self._foot(st, side), load_rows.get(side), 0.5 * period)
@@ -272,11 +287,35 @@ class TreadmillEventDetector:
                 periods.append(p)
         return float(np.median(periods)) if periods else None
 
-    def _loading_rows(self, st: _Stance, near_side: Side | None) -> dict[str, np.ndarray]:
+    def _loading_mode(self, st: _Stance, unfiltered: PoseSeries | None) -> str:
+        """The ``ic_from_loading`` mode in force. "clean" becomes "every" (each touch-down IC replaced by its
+        loading IC) on clean high-rate keypoints — at least ``clean_min_certain_fraction`` of the legs' visibilities
+        certain (marker data, not a pose model), at least ``clean_min_fps``, a foot jitter of at most
+        ``clean_max_noise_leg`` leg lengths and a hip that rises and falls by at least ``clean_min_hip_travel_leg``
+        (a loading signal to read) — where the loading IC is the more accurate and does not depend on how far the
+        runner's heel sinks after contact (docs/validation.md §6e); "none" otherwise (video)."""
+        mode = self.settings.ic_from_loading
+        if mode != "clean":
+            return mode
+        cfg, leg = self.settings, st.leg_px
+        raw = unfiltered if unfiltered is not None else st.pose
+        jitter = foot_jitter_px(raw, leg_length_px=leg)  # of the keypoints as given: the loading IC reads them so
+        hip_y = st.hip[:, 1]
+        travel = float(np.nanpercentile(hip_y, 95) - np.nanpercentile(hip_y, 5)) if np.isfinite(hip_y).any() else 0.0
+        vis = st.pose.visibility[:, LEG_LANDMARKS]
+        certain = float(np.mean(np.nan_to_num(vis, nan=0.0) >= CERTAIN_VISIBILITY))
+        clean = (certain >= cfg.clean_min_certain_fraction and st.fs >= cfg.clean_min_fps
+                 and jitter <= cfg.clean_max_noise_leg * leg and travel >= cfg.clean_min_hip_travel_leg * leg)
+        log.info("keypoints %s (%.0f %% certain, %.0f Hz, foot jitter %.2f‰ and hip travel %.1f %% of the leg): IC "
+                 "from %s", "clean" if clean else "not clean", 100.0 * certain, st.fs, 1000.0 * jitter / leg,
+                 100.0 * travel / leg, "the body's loading" if clean else "the foot's touch-down")
+        return "every" if clean else "none"
+
+    def _loading_rows(self, st: _Stance, near_side: Side | None, mode: str, *,
+                      unfiltered: PoseSeries | None = None) -> dict[str, np.ndarray]:
         """Rows of the loading ICs (:func:`backtorun.events.loading.loading_steps`) of each foot that takes its IC
         from loading (``ic_from_loading``; "far" needs a known near leg). Each loading IC belongs to the landing
         foot: the one further forward of the pelvis at that instant (the other is behind it, in late stance)."""
-        mode = self.settings.ic_from_loading
         if mode == "none" or (mode == "far" and near_side is None):
             return {}
         pose, t = st.pose, np.asarray(st.pose.time_s, float)
@@ -287,13 +326,17 @@ class TreadmillEventDetector:
             x = np.where(np.isfinite(heel), heel, pose.xy[:, lm["ankle"], 0])
             ahead[side] = st.forward * (x - st.hip[:, 0])
         rows: dict[str, list[int]] = {"L": [], "R": []}
-        steps = loading_steps(pose, step_frames=0.5 * st.period, fs=st.fs, iterations=self.settings.load_iterations)
+        # on clean keypoints ("every") the hip is read unfiltered: the events low-pass widens its descent-to-rise
+        # interval and moves the loading IC earlier (docs/validation.md §6e)
+        hip_pose = unfiltered if (mode == "every" and unfiltered is not None) else pose
+        steps = loading_steps(hip_pose, step_frames=0.5 * st.period, fs=st.fs,
+                              iterations=self.settings.load_iterations)
         for step in steps:
             r = int(np.argmin(np.abs(t - step.ic_s)))
             if not (np.isfinite(ahead["L"][r]) and np.isfinite(ahead["R"][r])):
                 continue
             side = "L" if ahead["L"][r] > ahead["R"][r] else "R"
-            if mode == "all" or side != near_side:
+            if mode in ("all", "every") or side != near_side:
                 rows[side].append(r)
         return {k: np.array(v, dtype=int) for k, v in rows.items() if v}
 
@@ -330,7 +373,7 @@ class TreadmillEventDetector:
         thr_to = self.settings.toe_off_threshold_leg * leg_px
         n = pose.n_frames
         ics, tos, icc, toc = [], [], [], []
-        if load_rows is not None and self.settings.ic_from_loading == "all":
+        if load_rows is not None:  # ic_from_loading "all" (the only mode that passes them here)
             # every stance starts at a loading IC; its toe-off lies within half a stride (duty factor < 0.5)
             windows = [(int(r), min(n - 1, int(r + 0.5 * period))) for r in load_rows]
         else:
