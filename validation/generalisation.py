@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -79,12 +80,21 @@ def _summary_si(analysis: Any) -> float:
     return float(st.asymmetry) if st is not None and st.asymmetry is not None else float("nan")
 
 
+@lru_cache(maxsize=None)
+def rbds_trial(speed: str) -> Any:
+    """RBDS002's trial at ``speed`` ("25" or "45"), read once per process (§6 and every §6e candidate use it;
+    nothing downstream changes it)."""
+    from validation import rbds
+
+    return rbds.load_trial(*rbds.rbds_paths(speed))
+
+
 def run_rbds_set(speed: str, *, settings: Any = None) -> SetResult:
     """RBDS002 at ``speed`` ("25" or "45"), side camera as in §1 (``settings``: analysis settings, None = defaults;
     e.g. ``events.detector`` picks the detector)."""
     from validation import rbds
 
-    data = rbds.load_trial(*rbds.rbds_paths(speed))
+    data = rbds_trial(speed)
     kp = data.keypoints
     pose = rbds.to_pose(kp, rbds.make_camera(kp))
     v = int(speed) / 10
@@ -449,7 +459,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "belt: treadmill physics": {"events": {"detector": "belt"}},
 }
 
-#: RBDS002 with the heel's sinking after contact as recorded (1) and removed (0) (:func:`validation.rbds.with_heel_sink`).
+#: RBDS002 with the heel's sinking after contact as recorded (1) and removed (0)
+#: (:func:`validation.rbds.with_heel_sink`).
 SINK_GRID: tuple[tuple[str, float], ...] = tuple((speed, f) for speed in ("25", "45") for f in (1.0, 0.0))
 
 #: RBDS002 capture grid for the foot vs loading IC (speed, frame rate, pixel noise SD).
@@ -488,7 +499,7 @@ def _loading_grid(settings: Any) -> dict[str, tuple[float, float]]:
     from validation import rbds
 
     grid: dict[str, tuple[float, float]] = {}
-    trials = {speed: rbds.load_trial(*rbds.rbds_paths(speed)) for speed in {g[0] for g in LOADING_GRID}}
+    trials = {speed: rbds_trial(speed) for speed in {g[0] for g in LOADING_GRID}}
     for speed, fps, noise in LOADING_GRID:
         data = trials[speed]
         pose = rbds.to_pose(data.keypoints, rbds.make_camera(data.keypoints), fps=fps, noise_px=noise, seed=5)
@@ -509,7 +520,7 @@ def sink_sensitivity(settings: Any) -> dict[str, tuple[float, float]]:
 
     out: dict[str, tuple[float, float]] = {}
     for speed in sorted({g[0] for g in SINK_GRID}):
-        data = rbds.load_trial(*rbds.rbds_paths(speed))
+        data = rbds_trial(speed)
         for _, factor in (g for g in SINK_GRID if g[0] == speed):
             try:
                 h = rbds.run_trial(rbds.with_heel_sink(data, factor), speed_mps=float(speed) / 10.0,
@@ -564,20 +575,20 @@ def render_candidates(runs: list[CandidateRun]) -> str:
 
 
 CANDIDATE_NOTE = """Issue #14 asks to choose among detectors by the held-out numbers. Candidates: the foot's
-touch-down (`events.side.ic_from_loading: none`, the side detector's IC until this section chose otherwise); the same
-with the far leg's IC, or every IC, taken from the body's loading (`events/loading.py`: the hip's fastest image
+touch-down (`events.side.ic_from_loading: none`, the side detector's IC until this section chose otherwise); the
+same with the far leg's IC, or every IC, taken from the body's loading (`events/loading.py`: the hip's fastest image
 descent minus the spring-mass loading delay of Morin 2005 — the rear view's IC, no constant fitted; `far` / `all`);
 the touch-down's stances with each IC moved to the first frame from which heel or toe moves with the belt
-(`events.side.ic_from_belt`); and the treadmill-physics detector (`events.detector: belt`). Loading ICs do not depend
-on how low the foot glides in, on the strike pattern, on how far the heel sinks after contact (table below) or on the
-far foot being hidden, and on marker keypoints they beat the foot (RBDS002, Hamner); but the hip's velocity extremum
-is fragile: with pixel noise, at 30–60 fps and on every BlazePose clip (slow.mp4 at 300 fps included: 10 of 13 labels
-missed against 4) they are worse. So the default (`clean`) takes every IC from the loading of the unfiltered hip
-only on marker-like keypoints — ≥ 95 % of the leg visibilities certain, ≥ 100 Hz, foot jitter ≤ 0.5 ‰ of the leg,
-a moving hip — and keeps the touch-down everywhere else: on all the clips its rows equal the touch-down's. The gate
-and the unfiltered hip were chosen on RBDS002 (the 14 Hz events filter moves the loading IC 7–8 ms earlier; 0.25 px
-of noise at 240 fps already spoils the unfiltered hip), after slow.mp4 had shown that frame rate and jitter alone
-admit a pose model's keypoints."""
+(`events.side.ic_from_belt`); and the treadmill-physics detector (`events.detector: belt`). Loading ICs do not
+depend on how low the foot glides in, on the strike pattern, on how far the heel sinks after contact (table below)
+or on the far foot being hidden, and on marker keypoints they beat the foot (RBDS002, Hamner); but the hip's
+velocity extremum is fragile: with pixel noise, at 30–60 fps (in IC or contact-time bias) and on every BlazePose
+clip (slow.mp4 at 300 fps included: 10 of 13 labels missed against 4) they are worse. So the default (`clean`) takes
+every IC from the loading of the unfiltered hip only on marker-like keypoints — ≥ 95 % of the leg visibilities
+certain, ≥ 100 Hz, foot jitter ≤ 0.5 ‰ of the leg, a moving hip — and keeps the touch-down everywhere else: on all
+the clips its rows equal the touch-down's. The gate and the unfiltered hip were chosen on RBDS002 (the 14 Hz events
+filter moves the loading IC 7–8 ms earlier; 0.25 px of noise at 240 fps already spoils the unfiltered hip), after
+slow.mp4 had shown that frame rate and jitter alone admit a pose model's keypoints."""
 
 SINK_NOTE = """How much each side candidate depends on one runner's heel: RBDS002 (150 Hz, no noise) with the heel
 marker's sinking after force contact as recorded, and removed (the heel stops at its contact height, as for a runner

@@ -106,31 +106,34 @@ class SideEventSettings(_Section):
                             "(:mod:`backtorun.events.loading`: the hip's fastest descent minus the spring-mass loading "
                             "delay, Morin 2005) instead of the foot's touch-down: none, the far leg only (often hidden "
                             "at touch-down), all (stances then start at the loading contacts), or clean (every leg, "
-                            "but only on clean high-rate keypoints: clean_min_fps, clean_max_noise_leg, "
-                            "clean_min_hip_travel_leg, then from the unfiltered hip; otherwise none). Principle, not "
-                            "fitted. clean by docs/validation.md §6e: the loading IC is better on marker keypoints "
+                            "from the unfiltered hip, but only on marker-like keypoints: the clean_* settings; "
+                            "otherwise none). The loading IC is principle, not fitted; the clean_* gate was chosen on "
+                            "RBDS002. clean by docs/validation.md §6e: the loading IC is better on marker keypoints "
                             "and does not depend on how far the heel sinks after contact, but worse with pixel noise, "
-                            "at 30–60 fps and on every labelled BlazePose clip.")
+                            "at 30 fps and on every labelled BlazePose clip.")
     load_iterations: int = Field(30, ge=0, le=200, description="Fixed-point iterations solving the contact time "
                                  "t_c = D + 2·τ(t_c) of the loading delay (0 = no delay).")
     clean_min_certain_fraction: float = Field(0.95, ge=0, le=1, description="ic_from_loading clean: smallest "
                                               "fraction of the hip, knee, ankle, heel and toe visibilities that are "
                                               "certain (≥ 0.99): marker data gives 1, BlazePose 13–51 % on the "
-                                              "labelled clips, where the loading IC loses (slow.mp4 at 300 fps: 10 "
-                                              "of 13 labels missed against 4).")
+                                              "labelled clips, where the loading IC loses (slow.mp4 at 300 fps, "
+                                              "gated by frame rate and jitter alone: 10 of 13 labels missed against "
+                                              "4).")
     clean_min_fps: float = Field(100.0, gt=0, le=10000, description="ic_from_loading clean: lowest frame rate "
-                                 "(Hz) at which keypoints count as clean (at 60 Hz the loading IC no longer beats "
-                                 "the touch-down on the RBDS002 grid). Chosen on RBDS002.")
+                                 "(Hz) at which keypoints count as clean: on RBDS002 at 60 Hz the unfiltered-hip "
+                                 "IC still wins (MAE 4.6/6.0 vs 5.6/8.7 ms) but its contact-time bias is +11.9 ms at "
+                                 "4.5 m/s (touch-down +2.2), and at 30 Hz it loses (16.5 vs 14.5 ms). Chosen on "
+                                 "RBDS002.")
     clean_max_noise_leg: float = Field(0.0005, ge=0, le=0.1, description="ic_from_loading clean: largest foot "
                                        "jitter of the unfiltered keypoints (leg lengths, "
                                        ":func:`backtorun.events.detect.foot_jitter_px`) at which they count as clean; "
                                        "the loading IC reads the unfiltered hip, and on the RBDS002 grid 0.25 px of "
-                                       "noise at 240 fps (0.6 ‰) already spoils it (recorded marker data: 0.2–0.3 ‰). "
+                                       "noise at 240 fps (0.6 ‰) already spoils it (recorded marker data: 0.18–0.33 ‰). "
                                        "Chosen on RBDS002.")
     clean_min_hip_travel_leg: float = Field(0.02, ge=0, le=0.5, description="ic_from_loading clean: smallest "
                                             "vertical hip travel (leg lengths, 5th–95th percentile) that counts as a "
-                                            "loading signal; runners' vertical oscillation is 5–12 cm (domain.md M4), 0.06–0.13 "
-                                            "leg (principle, not fitted).")
+                                            "loading signal; runners' vertical oscillation is 5–12 cm (domain.md "
+                                            "M4), 0.06–0.13 leg (principle, not fitted).")
     ic_from_belt: bool = Field(False, description="Move each touch-down to the first frame from which heel or toe "
                                "moves with the belt (:mod:`backtorun.events.belt_contact`): insensitive to how far the "
                                "heel sinks after contact, but worse with ≥ 1 px keypoint noise, on FootNet, Hamner "

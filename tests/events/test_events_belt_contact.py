@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backtorun.events.belt_contact import belt_moving_rows, first_belt_rows
-from backtorun.settings import AnalysisSettings
+from backtorun.events.belt_contact import first_belt_rows
+from backtorun.events.detect_belt import belt_motion
+from backtorun.settings import AnalysisSettings, BeltEventSettings
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_no_belt_motion_leaves_the_ics_alone(rbds45) -> None:  # noqa: ANN001
 
     pose = rbds.to_pose(rbds45.keypoints, rbds.make_camera(rbds45.keypoints))
     still = pose.replace(xy=np.repeat(pose.xy[:1], pose.n_frames, axis=0))  # nothing moves: no belt speed
-    assert belt_moving_rows(still, "L", forward=1, leg_length_px=200.0, noise_px=0.0) is None
+    assert belt_motion(still, forward=1, leg_length_px=200.0, noise_px=0.0, settings=BeltEventSettings()) is None
     ic, to = np.array([10, 60]), np.array([40, 90])
     np.testing.assert_array_equal(first_belt_rows(None, ic, to, back_frames=5), ic)
 

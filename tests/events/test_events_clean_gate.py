@@ -21,8 +21,8 @@ def rbds45(shared_data):  # noqa: ANN001
     return rbds.load_trial(*rbds.rbds_paths("45"))
 
 
-def _run(data, settings: AnalysisSettings | None = None, *, fps: float | None = None, noise_px: float = 0.0,  # noqa: ANN001
-         visibility: float | None = None):  # noqa: ANN202
+def _run(data, settings: AnalysisSettings | None = None, *,  # noqa: ANN001, ANN202
+         fps: float | None = None, noise_px: float = 0.0, visibility: float | None = None):
     from validation import rbds
 
     pose = rbds.to_pose(data.keypoints, rbds.make_camera(data.keypoints), fps=fps, noise_px=noise_px, seed=5)

@@ -16,30 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from backtorun.conventions import Side
-from backtorun.events.detect_belt import LEVEL_WINDOW_S, belt_speed_px_s, foot_points, moves_with_belt
-from backtorun.kinematics.clean import sampling_rate_hz
+from backtorun.events.detect_belt import BeltMotion, moves_with_belt
 from backtorun.settings import BeltEventSettings
-from backtorun.types import PoseSeries
 
 
-def belt_moving_rows(pose: PoseSeries, side: Side, *, forward: int, leg_length_px: float, noise_px: float,
-                     settings: BeltEventSettings | None = None) -> np.ndarray | None:
+def belt_moving_rows(motion: BeltMotion, side: Side, *, settings: BeltEventSettings | None = None) -> np.ndarray:
     """Rows on which the heel or toe of ``side`` is low and moves with the belt from that row to the next (the belt
-    detector's criterion; ``noise_px``: keypoint height noise SD, which widens its tolerances), or None when no belt
-    speed can be measured."""
+    detector's criterion, its ``belt_speed_tolerance`` widened by the keypoint noise; ``motion`` from
+    :func:`backtorun.events.detect_belt.belt_motion`)."""
     cfg = settings or BeltEventSettings()
-    t = pose.time_s.astype(float)
-    fs = sampling_rate_hz(pose.time_s, pose.fps)
-    window = max(3, round(LEVEL_WINDOW_S * fs))
-    f = 1 if forward >= 0 else -1
-    points = [p for s in ("L", "R") for p in foot_points(pose, s, t, f, window)]
-    band = cfg.stance_band_leg * leg_length_px + cfg.noise_sd * noise_px
-    v = belt_speed_px_s(points, band_px=band, tolerance=cfg.belt_speed_tolerance)
-    if v is None or v < cfg.min_belt_speed_leg_s * leg_length_px:
-        return None
-    tol = cfg.belt_speed_tolerance * v + cfg.noise_sd * noise_px * fs / np.sqrt(2.0)
-    heel, toe = foot_points(pose, side, t, f, window)
-    return moves_with_belt(heel, v, band, tol, ahead=True) | moves_with_belt(toe, v, band, tol, ahead=True)
+    tol = cfg.belt_speed_tolerance * motion.v + motion.speed_noise
+    heel, toe = motion.feet[side]
+    return (moves_with_belt(heel, motion.v, motion.band, tol, ahead=True)
+            | moves_with_belt(toe, motion.v, motion.band, tol, ahead=True))
 
 
 def first_belt_rows(on_belt: np.ndarray | None, ic_rows: np.ndarray, to_rows: np.ndarray, *,

@@ -250,15 +250,15 @@ class TreadmillEventDetector:
                     for side in ("L", "R")]
         if self.settings.ic_from_belt:
             from backtorun.events.belt_contact import belt_moving_rows, first_belt_rows  # imports detect_belt → here
+            from backtorun.events.detect_belt import belt_motion
+            from backtorun.settings import BeltEventSettings
 
+            motion = belt_motion(pose, forward=forward, leg_length_px=leg_length_px, noise_px=noise_px,
+                                 settings=BeltEventSettings())
             back = max(2, int(0.1 * period))
-            moved = []
-            for f in feet:
-                on_belt = belt_moving_rows(pose, f.side, forward=forward, leg_length_px=leg_length_px,
-                                           noise_px=noise_px)
-                ic = first_belt_rows(on_belt, f.ic_rows, f.to_rows, back_frames=back)
-                moved.append(FootEvents(f.side, ic, f.to_rows, f.ic_conf, f.to_conf))
-            feet = moved
+            feet = [FootEvents(f.side, first_belt_rows(belt_moving_rows(motion, f.side) if motion else None,
+                                                       f.ic_rows, f.to_rows, back_frames=back),
+                               f.to_rows, f.ic_conf, f.to_conf) for f in feet]
         feet = self._plausible(feet, pose, period)
         events: list[GaitEvent] = []
         for foot in feet:

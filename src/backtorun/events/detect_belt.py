@@ -132,6 +132,36 @@ def belt_speed_px_s(points: list[_Point], *, band_px: float, tolerance: float) -
     return v if v > 0 else None
 
 
+@dataclass(frozen=True)
+class BeltMotion:
+    """The belt as the feet show it: each side's heel and toe (:func:`foot_points`), the belt speed ``v`` (px/s), the
+    height band (px) within which a point counts as low, and the velocity noise term (px/s) added to every speed
+    tolerance (``noise_sd`` SDs of a central-difference velocity of white noise)."""
+
+    feet: dict[str, tuple[_Point, _Point]]
+    v: float
+    band: float
+    speed_noise: float
+
+
+def belt_motion(pose: PoseSeries, *, forward: int, leg_length_px: float, noise_px: float,
+                settings: BeltEventSettings) -> BeltMotion | None:
+    """Feet, belt speed and tolerances of ``pose`` (steps 1–2 of the module docstring), or None when no belt speed
+    of at least ``min_belt_speed_leg_s`` can be measured."""
+    cfg = settings
+    t = pose.time_s.astype(float)
+    fs = sampling_rate_hz(pose.time_s, pose.fps)
+    window = max(3, round(LEVEL_WINDOW_S * fs))
+    f = 1 if forward >= 0 else -1
+    feet = {side: foot_points(pose, side, t, f, window) for side in ("L", "R")}
+    band = cfg.stance_band_leg * leg_length_px + cfg.noise_sd * noise_px  # heights widened by the keypoint noise
+    v = belt_speed_px_s([p for pts in feet.values() for p in pts], band_px=band, tolerance=cfg.belt_speed_tolerance)
+    if v is None or v < cfg.min_belt_speed_leg_s * leg_length_px:
+        log.info("no belt motion found (belt speed %s px/s)", v)
+        return None
+    return BeltMotion(feet=feet, v=v, band=band, speed_noise=cfg.noise_sd * noise_px * fs / np.sqrt(2.0))
+
+
 class BeltEventDetector:
     """IC/TO of both feet from the treadmill's physics (see module docstring); settings
     :class:`backtorun.settings.BeltEventSettings`. Implements :class:`backtorun.events.base.EventDetector`; keeps no
@@ -152,21 +182,14 @@ class BeltEventDetector:
         if cfg.level_belt_line:
             pose = level_belt(pose, belt_slope(pose, leg_length_px=leg_px))
         t = pose.time_s.astype(float)
-        fs = sampling_rate_hz(pose.time_s, pose.fps)
-        window = max(3, round(LEVEL_WINDOW_S * fs))
-        forward = 1 if inp.forward >= 0 else -1
-        feet = {side: foot_points(pose, side, t, forward, window) for side in ("L", "R")}
-        band = cfg.stance_band_leg * leg_px + cfg.noise_sd * noise  # heights widened by the keypoint noise
-        v = belt_speed_px_s([p for pts in feet.values() for p in pts], band_px=band,
-                            tolerance=cfg.belt_speed_tolerance)
-        if v is None or v < cfg.min_belt_speed_leg_s * leg_px:
-            log.info("no belt motion found (belt speed %s px/s): no events", v)
+        motion = belt_motion(pose, forward=inp.forward, leg_length_px=leg_px, noise_px=noise, settings=cfg)
+        if motion is None:
             return GaitEvents(())
-        fs_noise = cfg.noise_sd * noise * fs / np.sqrt(2.0)  # SD of a central-difference velocity of white noise
-        tol = cfg.belt_speed_tolerance * v + fs_noise
-        tol_to = cfg.lift_off_speed_tolerance * v + fs_noise
+        v, band = motion.v, motion.band
+        tol = cfg.belt_speed_tolerance * v + motion.speed_noise
+        tol_to = cfg.lift_off_speed_tolerance * v + motion.speed_noise
         events: list[GaitEvent] = []
-        for side, (heel, toe) in feet.items():
+        for side, (heel, toe) in motion.feet.items():
             leg = "near" if (inp.near_side is None or side == inp.near_side) else "far"
             factor = 1.0 if leg == "near" else cfg.far_leg_confidence
             lm = SIDE_LANDMARKS[side]
